@@ -1,0 +1,1 @@
+export { AssetUri, redactText } from './AssetUri.js';

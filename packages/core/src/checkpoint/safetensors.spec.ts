@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+
+import { fixturePath, makeTempDir, type TempDir } from '../../../../test/support/index.js';
+import { CheckpointError } from './errors.js';
+import { SAFETENSORS_MAX_HEADER_BYTES, SafetensorsReader } from './safetensors.js';
+
+/** Builds safetensors bytes from a header object and a data section. */
+function safetensorsBytes(header: unknown, data: Uint8Array = new Uint8Array(0), lengthOverride?: bigint): Uint8Array {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+describe(SafetensorsReader, () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => dir.cleanup());
+
+  it('reads the same values from the F32 file and the BF16 shards (the fixtures hold bf16-exact numbers)', async () => {
+    const f32 = await SafetensorsReader.open(fixturePath('llama3', 'model.safetensors'));
+    const bf16 = await SafetensorsReader.open(fixturePath('llama3_bf16_sharded', 'model-00001-of-00002.safetensors'));
+    try {
+      const key = 'model.embed_tokens.weight';
+      expect(f32.info(key)).toMatchObject({ dtype: 'F32', shape: [512, 64], numel: 32_768 });
+      expect(bf16.info(key).dtype).toBe('BF16');
+      const a = await f32.readFloat32(key);
+      const b = await bf16.readFloat32(key);
+      expect(b).toEqual(a);
+      expect(f32.metadata).toEqual({ format: 'pt' });
+    } finally {
+      await f32.close();
+      await bf16.close();
+    }
+  });
+
+  it('reads into a caller-provided array', async () => {
+    const reader = await SafetensorsReader.open(fixturePath('llama3', 'model.safetensors'));
+    try {
+      const into = new Float32Array(64);
+      const out = await reader.readFloat32('model.norm.weight', into);
+      expect(out).toBe(into);
+      await expect(reader.readFloat32('model.norm.weight', new Float32Array(3))).rejects.toThrow(
+        'The destination of model.norm.weight holds 3 elements, but the tensor has 64.',
+      );
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('widens F16 and narrows I64', async () => {
+    const half = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7c00]); // 1, -2, 2^-24, +inf
+    const longs = new BigInt64Array([5n, -7n]);
+    const data = new Uint8Array(half.byteLength + longs.byteLength);
+    data.set(new Uint8Array(half.buffer), 0);
+    data.set(new Uint8Array(longs.buffer), half.byteLength);
+    const path = dir.write(
+      'x.safetensors',
+      safetensorsBytes(
+        {
+          h: { dtype: 'F16', shape: [4], data_offsets: [0, 8] },
+          i: { dtype: 'I64', shape: [2], data_offsets: [8, 24] },
+        },
+        data,
+      ),
+    );
+    const reader = await SafetensorsReader.open(path);
+    try {
+      expect(Array.from(await reader.readFloat32('h'))).toEqual([1, -2, 2 ** -24, Infinity]);
+      expect(Array.from(await reader.readInt32('i'))).toEqual([5, -7]);
+      await expect(reader.readFloat32('i')).rejects.toThrow(`i in ${path} is of type I64, not a floating-point type.`);
+      await expect(reader.readFloat32('nope')).rejects.toThrow(`${path} has no tensor named nope.`);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  describe('malformed files', () => {
+    const cases: [string, Uint8Array, string][] = [
+      ['too short', new Uint8Array(3), 'the file has 3 bytes, fewer than the 8-byte header length.'],
+      [
+        'header length past the end',
+        safetensorsBytes({}, new Uint8Array(0), 1000n),
+        'the header length 1000 runs past the end of the file (10 bytes).',
+      ],
+      [
+        'huge header length',
+        safetensorsBytes({}, new Uint8Array(0), 2n ** 62n),
+        `the header length ${2n ** 62n} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes.`,
+      ],
+      ['not JSON', (() => { const b = safetensorsBytes({ a: 1 }); b[8] = 0x7a; return b; })(), 'the header is not valid JSON'],
+      ['unknown dtype', safetensorsBytes({ t: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), 't has an unsupported dtype "Q4".'],
+      ['bad shape', safetensorsBytes({ t: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), 't has an invalid shape [-1].'],
+      [
+        'size mismatch',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        't is [2] of F32 (8 bytes), but its data_offsets span 4 bytes.',
+      ],
+      [
+        'overlap',
+        safetensorsBytes(
+          { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } },
+          new Uint8Array(8),
+        ),
+        'the data of b overlaps the tensor before it.',
+      ],
+      [
+        'offsets past the data',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(4)),
+        't ends at data offset 16, past the end of the data (4 bytes).',
+      ],
+      [
+        'overflowing shape',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        'the shape of t [1099511627776,1099511627776] has more elements than can be counted.',
+      ],
+    ];
+
+    it.each(cases)('rejects a file with %s, naming the file', async (_name, bytes, reason) => {
+      const path = dir.write('bad.safetensors', bytes);
+      const error = await SafetensorsReader.open(path).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect((error as CheckpointError).path).toBe(path);
+      expect((error as Error).message.startsWith(`${path} is not a valid safetensors file: ${reason}`)).toBe(true);
+    });
+  });
+});

@@ -1,0 +1,299 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
+
+import { NotSupportedError } from '../errors/Fs2Error.js';
+import {
+  STORAGE_DTYPE_BYTES,
+  isFloatingDtype,
+  isStorageDtype,
+  narrowToInt32,
+  widenToFloat32,
+  type StorageDtype,
+} from './dtypes.js';
+import { CheckpointError } from './errors.js';
+
+/**
+ * The largest header accepted: the safetensors reference implementation refuses headers over
+ * 100,000,000 bytes (`MAX_HEADER_SIZE` in safetensors/src/tensor.rs), against files that would
+ * make a reader allocate gigabytes for JSON.
+ */
+export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+
+/** Bytes read per positioned read: bounds the temporary buffer when widening bf16/f16. */
+const READ_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** One tensor's entry in a safetensors header. */
+export interface SafetensorsTensorInfo {
+  readonly key: string;
+  readonly dtype: StorageDtype;
+  readonly shape: readonly number[];
+  /** Absolute offset of the first byte in the file. */
+  readonly offset: number;
+  readonly byteLength: number;
+  /** Number of elements: the product of `shape` (1 for a scalar). */
+  readonly numel: number;
+}
+
+/**
+ * A safetensors file, read lazily: the header when opened, then each tensor on request with
+ * positioned reads straight into the destination array. Never reads the whole file into one
+ * buffer, so files over 2 GiB work and the extra memory is one read chunk.
+ *
+ * Written by hand because no maintained npm package reads tensor data from a local file
+ * (`@huggingface/hub` parses headers through the Hub protocol only; js-ecosystem.md §5).
+ *
+ * Format: 8-byte little-endian header length N, N bytes of JSON
+ * `{key: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the data;
+ * offsets are relative to the end of the header.
+ */
+export class SafetensorsReader {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly infos: ReadonlyMap<string, SafetensorsTensorInfo>,
+    /** The `__metadata__` string map (`{"format": "pt"}` in files written by PyTorch). */
+    readonly metadata: Readonly<Record<string, string>>,
+  ) {}
+
+  /**
+   * Opens `path` and validates its header: a bounded length, a JSON object, a known dtype and
+   * a shape per tensor, sizes that match, offsets inside the data that neither overlap nor leave
+   * gaps.
+   *
+   * @throws CheckpointError naming the file (and the tensor) when any of that fails.
+   */
+  static async open(path: string): Promise<SafetensorsReader> {
+    if (endianness() !== 'LE') {
+      throw new NotSupportedError('Reading safetensors files needs a little-endian machine.');
+    }
+    const handle = await open(path, 'r');
+    try {
+      const { infos, metadata } = await readHeader(path, handle);
+      return new SafetensorsReader(path, handle, infos, metadata);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** The tensor keys, in file order. */
+  keys(): string[] {
+    return [...this.infos.keys()];
+  }
+
+  has(key: string): boolean {
+    return this.infos.has(key);
+  }
+
+  /** The header entry of `key`; throws {@link CheckpointError} when the file has no such tensor. */
+  info(key: string): SafetensorsTensorInfo {
+    const info = this.infos.get(key);
+    if (info === undefined) {
+      throw new CheckpointError(this.path, `${this.path} has no tensor named ${key}.`, key);
+    }
+    return info;
+  }
+
+  /**
+   * Reads `key` as float32 (F32 as is; BF16, F16, F64 widened), into `into` when given (it must
+   * hold exactly `numel` elements; a view of the wasm heap is fine) or into a new array.
+   */
+  async readFloat32(key: string, into?: Float32Array): Promise<Float32Array> {
+    const info = this.info(key);
+    if (!isFloatingDtype(info.dtype)) {
+      throw new CheckpointError(
+        this.path,
+        `${key} in ${this.path} is of type ${info.dtype}, not a floating-point type.`,
+        key,
+      );
+    }
+    const out = this.destination(info, into);
+    const elementBytes = STORAGE_DTYPE_BYTES[info.dtype];
+    if (info.dtype === 'F32') {
+      await this.readRange(info, new Uint8Array(out.buffer, out.byteOffset, info.byteLength), 0, info.byteLength);
+      return out;
+    }
+    const chunkElements = Math.max(1, Math.floor(READ_CHUNK_BYTES / elementBytes));
+    const scratch = new Uint8Array(Math.min(info.byteLength, chunkElements * elementBytes));
+    for (let start = 0; start < info.numel; start += chunkElements) {
+      const count = Math.min(chunkElements, info.numel - start);
+      await this.readRange(info, scratch, start * elementBytes, count * elementBytes);
+      widenToFloat32(info.dtype, scratch, out, start, count);
+    }
+    return out;
+  }
+
+  /** Reads an integer tensor as int32; a value that does not fit is an error naming it. */
+  async readInt32(key: string): Promise<Int32Array> {
+    const info = this.info(key);
+    if (isFloatingDtype(info.dtype)) {
+      throw new CheckpointError(this.path, `${key} in ${this.path} is of type ${info.dtype}, not an integer type.`, key);
+    }
+    const bytes = new Uint8Array(info.byteLength);
+    await this.readRange(info, bytes, 0, info.byteLength);
+    const out = new Int32Array(info.numel);
+    const bad = narrowToInt32(info.dtype, bytes, out, 0, info.numel);
+    if (bad >= 0) {
+      throw new CheckpointError(
+        this.path,
+        `${key} in ${this.path} holds a value at index ${bad} that does not fit in int32.`,
+        key,
+      );
+    }
+    return out;
+  }
+
+  /** Raw bytes of `key`, as stored. */
+  async readBytes(key: string): Promise<Uint8Array> {
+    const info = this.info(key);
+    const bytes = new Uint8Array(info.byteLength);
+    await this.readRange(info, bytes, 0, info.byteLength);
+    return bytes;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+
+  private destination(info: SafetensorsTensorInfo, into: Float32Array | undefined): Float32Array {
+    if (into === undefined) {
+      return new Float32Array(info.numel);
+    }
+    if (into.length !== info.numel) {
+      throw new RangeError(`The destination of ${info.key} holds ${into.length} elements, but the tensor has ${info.numel}.`);
+    }
+    return into;
+  }
+
+  /** Reads `length` bytes at `info.offset + start` into `target[0..length)`, failing on a short file. */
+  private async readRange(info: SafetensorsTensorInfo, target: Uint8Array, start: number, length: number): Promise<void> {
+    let done = 0;
+    while (done < length) {
+      const want = Math.min(length - done, READ_CHUNK_BYTES);
+      const { bytesRead } = await this.handle.read(target, done, want, info.offset + start + done);
+      if (bytesRead === 0) {
+        throw new CheckpointError(
+          this.path,
+          `${this.path} is truncated: ${info.key} ends at byte ${info.offset + info.byteLength}, but the file ends at byte ${info.offset + start + done}.`,
+          info.key,
+        );
+      }
+      done += bytesRead;
+    }
+  }
+}
+
+async function readHeader(
+  path: string,
+  handle: FileHandle,
+): Promise<{ infos: Map<string, SafetensorsTensorInfo>; metadata: Record<string, string> }> {
+  const fileSize = (await handle.stat()).size;
+  const fail = (reason: string, tensor?: string): never => {
+    throw new CheckpointError(path, `${path} is not a valid safetensors file: ${reason}`, tensor);
+  };
+  if (fileSize < 8) {
+    fail(`the file has ${fileSize} bytes, fewer than the 8-byte header length.`);
+  }
+  const prefix = Buffer.alloc(8);
+  await handle.read(prefix, 0, 8, 0);
+  const headerLength = prefix.readBigUInt64LE(0);
+  if (headerLength > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
+    fail(`the header length ${headerLength} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes.`);
+  }
+  const headerBytes = Number(headerLength);
+  if (8 + headerBytes > fileSize) {
+    fail(`the header length ${headerBytes} runs past the end of the file (${fileSize} bytes).`);
+  }
+  const raw = Buffer.alloc(headerBytes);
+  await handle.read(raw, 0, headerBytes, 8);
+  let header: unknown;
+  try {
+    header = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    fail(`the header is not valid JSON (${(error as Error).message}).`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    fail('the header is not a JSON object.');
+  }
+  const dataStart = 8 + headerBytes;
+  const dataSize = fileSize - dataStart;
+  let metadata: Record<string, string> = {};
+  const entries: SafetensorsTensorInfo[] = [];
+  for (const [key, value] of Object.entries(header as Record<string, unknown>)) {
+    if (key === '__metadata__') {
+      metadata = parseMetadata(value, fail);
+      continue;
+    }
+    entries.push(parseEntry(key, value, dataStart, fail));
+  }
+  entries.sort((a, b) => a.offset - b.offset);
+  let expected = dataStart;
+  for (const entry of entries) {
+    if (entry.offset < expected) {
+      fail(`the data of ${entry.key} overlaps the tensor before it.`, entry.key);
+    }
+    if (entry.offset > expected) {
+      fail(`there is a gap of ${entry.offset - expected} bytes before ${entry.key}.`, entry.key);
+    }
+    expected = entry.offset + entry.byteLength;
+  }
+  if (expected - dataStart > dataSize) {
+    const last = entries[entries.length - 1];
+    fail(`${last?.key ?? 'the data'} ends at data offset ${expected - dataStart}, past the end of the data (${dataSize} bytes).`, last?.key);
+  }
+  return { infos: new Map(entries.map((e) => [e.key, e])), metadata };
+}
+
+function parseMetadata(value: unknown, fail: (reason: string) => never): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('`__metadata__` is not an object.');
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') {
+      fail(`\`__metadata__\` entry ${k} is not a string.`);
+    }
+  }
+  return value as Record<string, string>;
+}
+
+function parseEntry(
+  key: string,
+  value: unknown,
+  dataStart: number,
+  fail: (reason: string, tensor?: string) => never,
+): SafetensorsTensorInfo {
+  if (typeof value !== 'object' || value === null) {
+    fail(`the entry of ${key} is not an object.`, key);
+  }
+  const { dtype, shape, data_offsets: offsets } = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (!isStorageDtype(dtype)) {
+    fail(`${key} has an unsupported dtype ${JSON.stringify(dtype)}.`, key);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    fail(`${key} has an invalid shape ${JSON.stringify(shape)}.`, key);
+  }
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0) ||
+    (offsets[0] as number) > (offsets[1] as number)
+  ) {
+    fail(`${key} has invalid data_offsets ${JSON.stringify(offsets)}.`, key);
+  }
+  let numel = 1;
+  for (const d of shape as number[]) {
+    numel *= d;
+    if (!Number.isSafeInteger(numel)) {
+      fail(`the shape of ${key} ${JSON.stringify(shape)} has more elements than can be counted.`, key);
+    }
+  }
+  const [begin, end] = offsets as [number, number];
+  const byteLength = numel * STORAGE_DTYPE_BYTES[dtype];
+  if (end - begin !== byteLength) {
+    fail(
+      `${key} is ${JSON.stringify(shape)} of ${dtype} (${byteLength} bytes), but its data_offsets span ${end - begin} bytes.`,
+      key,
+    );
+  }
+  return { key, dtype, shape: shape as number[], offset: dataStart + begin, byteLength, numel };
+}
