@@ -132,7 +132,7 @@ function before(values: Float32Array, i: number, j: number): boolean {
 export function topIndices(values: Float32Array, k: number): Int32Array {
   const n = values.length;
   if (k >= n) {
-    return Int32Array.from(allIndices(n)).sort((i, j) => (before(values, i, j) ? -1 : before(values, j, i) ? 1 : 0));
+    return allIndices(n).sort((i, j) => (values[j] as number) - (values[i] as number) || i - j);
   }
   // A heap of the k best so far, whose root is the worst of them.
   const heap = new Int32Array(k);
@@ -167,7 +167,7 @@ export function topIndices(values: Float32Array, k: number): Int32Array {
       siftDown(0);
     }
   }
-  return heap.sort((i, j) => (before(values, i, j) ? -1 : before(values, j, i) ? 1 : 0));
+  return heap.sort((i, j) => (values[j] as number) - (values[i] as number) || i - j);
 }
 
 function allIndices(n: number): Int32Array {

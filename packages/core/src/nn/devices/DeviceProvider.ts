@@ -32,6 +32,8 @@ export interface DeviceProvider {
    * `tf.setBackend(backendName)`. Throws `DeviceUnavailableError` when the backend cannot be loaded.
    */
   load(): Promise<void>;
+  /** Called each time the backend has just become the active one (optional). */
+  onActivated?(): void;
   /**
    * A live view of a float32 tensor's storage, for in-place writes (the KV cache), or `undefined`
    * when the backend has none (the cache then falls back to functional updates). Only called while

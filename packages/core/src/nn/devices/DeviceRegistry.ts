@@ -114,6 +114,7 @@ export class DeviceRegistry {
       }
     }
     await tf.ready();
+    provider.onActivated?.();
     let device = this.devices.get(name);
     if (device === undefined) {
       device = new Device(provider);

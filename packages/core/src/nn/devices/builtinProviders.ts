@@ -74,6 +74,15 @@ export class CpuDeviceProvider implements DeviceProvider {
     // Registered by @tensorflow/tfjs itself.
   }
 
+  onActivated(): void {
+    // The cpu backend prints an "install our node backend" banner on its first tensor; choosing
+    // `cpu` here is deliberate, and fs2 offers that backend as the `tensorflow` device.
+    const backend = tf.backend() as unknown as { firstUse?: boolean };
+    if (backend.firstUse === true) {
+      backend.firstUse = false;
+    }
+  }
+
   storageView(tensor: tf.Tensor): Float32Array | undefined {
     const backend = tf.backend() as unknown as Partial<CpuBackendLike>;
     const values = backend.data?.get(tensor.dataId)?.values;
