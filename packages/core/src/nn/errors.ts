@@ -5,9 +5,13 @@ export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Formats a byte count as GiB with two decimals plus the exact count: `3.30 GiB (3543348019 bytes)`. */
+/**
+ * Formats a byte count in GiB (from 1 GiB) or MiB with two decimals, plus the exact count:
+ * `3.30 GiB (3543348019 bytes)`, `1.50 MiB (1572864 bytes)`.
+ */
 export function formatBytes(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB (${bytes} bytes)`;
+  const [unit, size] = bytes >= 2 ** 30 ? ['GiB', 2 ** 30] : ['MiB', 2 ** 20];
+  return `${(bytes / size).toFixed(2)} ${unit} (${bytes} bytes)`;
 }
 
 /** No device provider is registered under the name asked for. */
