@@ -196,8 +196,11 @@ export async function readHfFixtureConfig(name: FixtureName): Promise<Transforme
 
 /** Options of {@link loadHfFixtureModel}, for negative tests and variations. */
 export interface HfFixtureOptions extends Omit<TransformerDecoderModelOptions, 'device'> {
-  /** Overrides of the config mapped from `config.json` (a deliberately wrong setting). */
-  readonly config?: Partial<TransformerDecoderConfig>;
+  /**
+   * Overrides of the config mapped from `config.json` (a deliberately wrong setting); `undefined`
+   * removes a field (`{ ropeScaling: undefined }`: no scaling).
+   */
+  readonly config?: { readonly [K in keyof TransformerDecoderConfig]?: TransformerDecoderConfig[K] | undefined };
   /** Leaves out the fs2 keys it returns true for. */
   readonly omit?: (name: string) => boolean;
   /** Rewrites an entry before it is loaded. */
@@ -210,7 +213,15 @@ export async function loadHfFixtureModel(
   device: Device,
   options: HfFixtureOptions = {},
 ): Promise<TransformerDecoderModel> {
-  const config = { ...(await readHfFixtureConfig(name)), ...options.config };
+  const merged: Record<string, unknown> = { ...(await readHfFixtureConfig(name)) };
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    if (value === undefined) {
+      delete merged[key];
+    } else {
+      merged[key] = value;
+    }
+  }
+  const config = merged as unknown as TransformerDecoderConfig;
   const { config: _config, omit, mapEntry, ...modelOptions } = options;
   const model = new TransformerDecoderModel(config, { ...modelOptions, device });
   const source = hfStateSource(fixturePath(name), { tiedEmbeddings: config.tiedEmbeddings ?? false });

@@ -37,7 +37,7 @@ describe(GroupedQueryAttention, () => {
     await loadModuleState(attention, state, device);
     const x = tf.tensor2d([1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], [2, 8]);
     const tables = rotary.tables(0, 2);
-    const out = attention.apply(x, { batchSize: 1, length: 2, start: 0, keyStart: 0, rotary: tables, mask: undefined, cache: undefined, layer: 0 });
+    const out = attention.apply(x, { batchSize: 1, length: 2, start: 0, keyStart: 0, rotary: tables, mask: undefined, cache: undefined, layer: 0, device });
     // h // 2 -> kv heads [0, 0, 1, 1]; the wrong h % 2 would give [0, 1, 0, 1].
     expect(out.arraySync()).toEqual([
       [1, 1, 1, 1, 2, 2, 2, 2],

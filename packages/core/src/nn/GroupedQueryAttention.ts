@@ -6,6 +6,7 @@ import { Linear } from './Linear.js';
 import { Module, Parameter, type ParameterSlot } from './Module.js';
 import { rmsNorm } from './RMSNorm.js';
 import type { RotaryEncoder, RotaryTables } from './RotaryEncoder.js';
+import { tensorBlock } from './tensorBlock.js';
 
 /** Options of {@link GroupedQueryAttention}. */
 export interface GroupedQueryAttentionOptions {
@@ -47,6 +48,8 @@ export interface AttentionContext {
   readonly cache: KVCache | undefined;
   /** This layer's index in the cache. */
   readonly layer: number;
+  /** The device the model runs on. */
+  readonly device: Device;
 }
 
 /**
@@ -177,14 +180,16 @@ export class GroupedQueryAttention extends Module {
       const offset = ctx.cache === undefined ? ctx.keyStart - ctx.start : ctx.keyStart;
       const span = ctx.start + t - ctx.keyStart;
 
+      const queryGroups: tf.Tensor3D = tf.reshape(queries, [b * kv, group * t, d]);
       const outputs: tf.Tensor2D[] = [];
       for (let bi = 0; bi < b; bi++) {
         for (let g = 0; g < kv; g++) {
           const headGroup = (): tf.Tensor2D => {
             const row = bi * kv + g;
-            const kt = tf.reshape(tf.slice(keySource, [row, 0, offset], [1, d, span]), [d, span]);
-            const vv = tf.reshape(tf.slice(valueSource, [row, offset, 0], [1, span, d]), [span, d]);
-            const qg = tf.slice(queries, [(bi * h + g * group) * t, 0], [group * t, d]);
+            const kt = tensorBlock(ctx.device, keySource, row, 0, d, offset, span);
+            const vv = tensorBlock(ctx.device, valueSource, row, offset, span, 0, d);
+            // The queries of the heads sharing kv head g, stacked as rows (h, t).
+            const qg = tensorBlock(ctx.device, queryGroups, row, 0, group * t, 0, d);
             let scores: tf.Tensor2D = tf.matMul(qg, kt);
             if (ctx.mask !== undefined) {
               scores = tf.reshape(tf.add(tf.reshape(scores, [group, t, span]), ctx.mask), [group * t, span]);

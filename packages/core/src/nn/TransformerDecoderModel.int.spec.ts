@@ -9,7 +9,8 @@ import {
   type HfFixtureOptions,
 } from '../../../../test/support/hf-fixture-model.js';
 import type { Device } from './devices/Device.js';
-import { useDevice } from './devices/DeviceRegistry.js';
+import { CpuDeviceProvider } from './devices/builtinProviders.js';
+import { DeviceRegistry, useDevice } from './devices/DeviceRegistry.js';
 import type { StateEntry } from './loadModuleState.js';
 import { TransformerDecoderModel } from './TransformerDecoderModel.js';
 
@@ -137,6 +138,35 @@ describe.each(['cpu', 'wasm'])('TransformerDecoderModel on the %s device', (devi
       expect(await movedBy('mistral', device, { config: { slidingWindow: 5 } }, expected)).toBeGreaterThan(BROKEN);
       expect(await movedBy('mistral', device, {}, expected)).toBeGreaterThan(BROKEN);
     });
+  });
+});
+
+describe('TransformerDecoderModel on a device without storage views (functional cache updates, tf.slice)', () => {
+  it('gives the same logits, incrementally too', async () => {
+    // A provider like a future webgpu or the tensorflow one: no in-place access to tensors.
+    const cpu = new CpuDeviceProvider();
+    const registry = new DeviceRegistry([
+      {
+        name: 'opaque',
+        backendName: 'cpu',
+        description: 'cpu without storage views',
+        memoryBudgetBytes: undefined,
+        packsMatMulWeights: false,
+        uploadAliasesData: true,
+        load: () => cpu.load(),
+        storageView: () => undefined,
+      },
+    ]);
+    const device = await registry.use('opaque');
+    const expected = readExpectedLogits('mistral', 'expected_logits_window4.json');
+    const model = await loadHfFixtureModel('mistral', device, { config: { slidingWindow: 4 }, prefillChunkSize: 5 });
+    const before = tf.memory().numTensors;
+    expect(maxAbsDiff(promptLogits(model), expected.logits)).toBeLessThan(TOLERANCE);
+    const sequence = [...FIXTURE_TOKENS, ...expected.greedy_next_tokens];
+    expect(maxAbsDiff(incrementalLogits(model, sequence, 3), promptLogits(model, sequence))).toBeLessThan(TOLERANCE);
+    expect((await model.generateAll(FIXTURE_TOKENS, { maxNewTokens: 8 })).tokens).toEqual(expected.greedy_next_tokens);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 });
 

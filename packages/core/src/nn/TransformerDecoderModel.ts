@@ -364,7 +364,7 @@ export class TransformerDecoderModel extends Module {
     try {
       x = tf.tidy(() => this.embed.apply(tf.tensor1d(ids, 'int32')));
       for (let layer = 0; layer < this.layers.length; layer++) {
-        const ctx: AttentionContext = { batchSize, length, start, keyStart, rotary, mask, cache, layer };
+        const ctx: AttentionContext = { batchSize, length, start, keyStart, rotary, mask, cache, layer, device };
         // One tidy per layer (inside apply): a long prefill never holds two layers' intermediates.
         const next = (this.layers[layer] as TransformerDecoderLayer).apply(x, ctx);
         x.dispose();
