@@ -193,9 +193,12 @@ export class TransformerDecoderModel extends Module {
    * With a cache, the tokens continue its sequence and are appended to it. The caller disposes the
    * result; nothing else survives the call.
    */
-  forward(tokens: TokenInput, options: ForwardOptions = {}): tf.Tensor {
+  forward(tokens: TokenInput, options: ForwardOptions & { readonly logits: 'last' }): tf.Tensor2D;
+  forward(tokens: TokenInput, options?: ForwardOptions & { readonly logits?: 'all' }): tf.Tensor3D;
+  forward(tokens: TokenInput, options?: ForwardOptions): tf.Tensor2D | tf.Tensor3D;
+  forward(tokens: TokenInput, options: ForwardOptions = {}): tf.Tensor2D | tf.Tensor3D {
     const { ids, batchSize, length } = this.tokenIds(tokens);
-    return this.run(ids, batchSize, length, options.cache, options.logits ?? 'all') as tf.Tensor;
+    return this.run(ids, batchSize, length, options.cache, options.logits ?? 'all') as tf.Tensor2D | tf.Tensor3D;
   }
 
   /**

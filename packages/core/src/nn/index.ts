@@ -1,3 +1,34 @@
+/**
+ * TF.js building blocks for decoder-only transformer language models (LLaMA, Qwen 2/2.5/3,
+ * Mistral and their kin), shared by the model families.
+ *
+ * How a family uses them:
+ *
+ * 1. Map its config onto {@link TransformerDecoderConfig} (`vocabSize`, `modelDim`, `numLayers`,
+ *    `numHeads`, `numKvHeads`, `headDim`, `ffnInnerDim`, `normEps`, `ropeTheta`, `ropeScaling`,
+ *    `tiedEmbeddings`, `qkvBias`, `qkNorm`, `slidingWindow`, `maxSeqLen`), e.g. Qwen 3:
+ *    `{ ..., headDim: 128, qkNorm: true, normEps: 1e-6, ropeTheta: 1e6 }`.
+ * 2. `const device = await useDevice(name)` (`wasm` by default, `cpu`, `tensorflow`, or a registered
+ *    provider) before creating any tensor; then `new TransformerDecoderModel(config, { device })`,
+ *    which refuses (`HeapBudgetExceededError`) a model that would not fit the device's memory.
+ *    `countParameters(config)` and a model built without a device give shapes and counts only.
+ * 3. Convert the checkpoint to a {@link StateSource}: an (async) iterable of
+ *    `{ name, data: Float32Array, shape }` in fairseq2 names and layout (linear weights `[in, out]`,
+ *    i.e. HF `[out, in]` transposed; HF `up_proj` = `inner_proj`, `down_proj` = `output_proj`,
+ *    `o_proj` = `output_proj`; rotary in HF rotate-half order, so Meta / fairseq2 interleaved q/k
+ *    rows must be permuted; no `final_proj.weight` when tied), one tensor at a time, and
+ *    `await model.loadState(source)`. `model.parameterShapes()` lists what is expected.
+ * 4. Run: `model.forward(ids)` (logits), `model.generate(prompt, options)` (streaming tokens),
+ *    `model.generateAll(...)`, or `createCache()` + `prefill()` + `forward(..., { cache })` for a
+ *    custom loop. `model.dispose()` frees everything.
+ *
+ * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
+ * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
+ * {@link SwiGLUFeedForward}, {@link TransformerDecoderLayer}) under a {@link Module} root and load
+ * it with {@link loadModuleState}.
+ *
+ * @module
+ */
 export { Device } from './devices/Device.js';
 export type { DeviceProvider } from './devices/DeviceProvider.js';
 export { HeapLedger } from './devices/HeapLedger.js';
