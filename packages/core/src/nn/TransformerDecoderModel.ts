@@ -1,0 +1,409 @@
+import * as tf from '@tensorflow/tfjs';
+
+import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import { attentionMask, firstAttendedKey } from './attentionMask.js';
+import type { Device } from './devices/Device.js';
+import type { HeapReservation } from './devices/HeapLedger.js';
+import { Embedding } from './Embedding.js';
+import { ModelNotLoadedError, type MemoryBreakdown } from './errors.js';
+import { estimateDecoderMemory } from './estimateDecoderMemory.js';
+import { generate, type GeneratedToken, type GenerationOptions, type GenerationResult } from './generate.js';
+import type { AttentionContext } from './GroupedQueryAttention.js';
+import { KVCache, kvCacheBytes } from './KVCache.js';
+import { Linear } from './Linear.js';
+import { loadModuleState, type StateSource } from './loadModuleState.js';
+import { Module } from './Module.js';
+import { RMSNorm } from './RMSNorm.js';
+import { RotaryEncoder } from './RotaryEncoder.js';
+import {
+  resolveTransformerDecoderConfig,
+  type ResolvedTransformerDecoderConfig,
+  type TransformerDecoderConfig,
+} from './TransformerDecoderConfig.js';
+import { TransformerDecoderLayer } from './TransformerDecoderLayer.js';
+
+/** The KV cache length a model reserves memory for when none is given. */
+export const DEFAULT_MAX_CACHE_LENGTH = 4096;
+
+/**
+ * Positions per prefill chunk when none is given: bounds one group's attention scores at
+ * `groupSize * 512 * cacheLength` floats during long prompts.
+ */
+export const DEFAULT_PREFILL_CHUNK_SIZE = 512;
+
+/** Options of {@link TransformerDecoderModel}. */
+export interface TransformerDecoderModelOptions {
+  /**
+   * The device the weights will live on (from `useDevice()`). Without one the model is shape-only:
+   * it lists and counts its parameters but cannot load them. Default: none.
+   */
+  readonly device?: Device;
+  /**
+   * The longest KV cache the model will be asked for, in positions: what the memory check at
+   * construction counts, and the largest `createCache()` capacity. Default:
+   * `min(config.maxSeqLen, 4096)`.
+   */
+  readonly maxCacheLength?: number;
+  /** Positions per chunk when prefilling a prompt through a cache. Default: `512`. */
+  readonly prefillChunkSize?: number;
+}
+
+/** Token ids: one sequence, or a batch of sequences of equal length. */
+export type TokenInput = readonly number[] | Int32Array | readonly (readonly number[] | Int32Array)[];
+
+/** Options of {@link TransformerDecoderModel.forward}. */
+export interface ForwardOptions {
+  /**
+   * A cache to continue from and append to: the tokens take positions `cache.length ...`.
+   * Default: none (the tokens are a whole sequence from position 0).
+   */
+  readonly cache?: KVCache;
+  /** `'all'`: logits `[batch, length, vocab]`; `'last'`: only the last position's, `[batch, vocab]`. Default: `'all'`. */
+  readonly logits?: 'all' | 'last';
+}
+
+/** Options of {@link TransformerDecoderModel.createCache}. */
+export interface CacheOptions {
+  /** Positions. Default: the model's `maxCacheLength`. */
+  readonly capacity?: number;
+  /** Sequences. Default: `1`. */
+  readonly batchSize?: number;
+}
+
+/**
+ * A decoder-only transformer language model (fairseq2's `TransformerLM` as the LLaMA, Qwen and
+ * Mistral factories build it): embedding, {@link TransformerDecoderLayer}s, final RMSNorm, and an
+ * output projection that is `final_proj` or, with tied embeddings, the embedding matrix.
+ *
+ * Building it allocates nothing and, on a device with a memory budget (wasm), first checks that the
+ * weights, XNNPACK's packed copies, a KV cache of `maxCacheLength` and the activations of a prefill
+ * chunk fit, reserving the bytes. Weights arrive through {@link TransformerDecoderModel.loadState}
+ * with fs2 names (see {@link TransformerDecoderModel.parameterShapes}).
+ *
+ * ```ts
+ * const device = await useDevice('wasm');
+ * const model = new TransformerDecoderModel(config, { device });
+ * await model.loadState(myConverter(checkpoint)); // yields { name, data, shape } in fs2 layout
+ * for await (const { token } of model.generate(promptIds, { maxNewTokens: 32, stopTokens: [eos] })) {
+ *   process.stdout.write(tokenizer.decode([token]));
+ * }
+ * model.dispose();
+ * ```
+ */
+export class TransformerDecoderModel extends Module {
+  readonly config: ResolvedTransformerDecoderConfig;
+  readonly device: Device | undefined;
+  readonly maxCacheLength: number;
+  readonly prefillChunkSize: number;
+  /** `decoder_frontend.embed`. */
+  readonly embed: Embedding;
+  /** `decoder.layers.N`. */
+  readonly layers: readonly TransformerDecoderLayer[];
+  /** `decoder.layer_norm`. */
+  readonly layerNorm: RMSNorm;
+  /** `final_proj`; absent with tied embeddings. */
+  readonly finalProj: Linear | undefined;
+  readonly rotary: RotaryEncoder;
+  private readonly reservation: HeapReservation | undefined;
+  private state: 'empty' | 'loaded' | 'disposed' = 'empty';
+
+  /**
+   * @throws DecoderConfigError when a config field is invalid.
+   * @throws HeapBudgetExceededError when the model would not fit the device's memory budget.
+   */
+  constructor(config: TransformerDecoderConfig, options: TransformerDecoderModelOptions = {}) {
+    super('');
+    const c = resolveTransformerDecoderConfig(config);
+    this.config = c;
+    this.device = options.device;
+    this.maxCacheLength = positiveOption('maxCacheLength', options.maxCacheLength) ?? Math.min(c.maxSeqLen, DEFAULT_MAX_CACHE_LENGTH);
+    if (this.maxCacheLength > c.maxSeqLen) {
+      throw new InvalidArgumentError(
+        'maxCacheLength',
+        `\`maxCacheLength\` (${this.maxCacheLength}) exceeds the model's \`maxSeqLen\` (${c.maxSeqLen}).`,
+      );
+    }
+    this.prefillChunkSize = positiveOption('prefillChunkSize', options.prefillChunkSize) ?? DEFAULT_PREFILL_CHUNK_SIZE;
+
+    this.rotary = new RotaryEncoder(c.headDim, c.ropeTheta, c.ropeScaling);
+    this.embed = new Embedding('decoder_frontend.embed', c.vocabSize, c.modelDim, { tiedProjection: c.tiedEmbeddings });
+    this.layers = Array.from(
+      { length: c.numLayers },
+      (_, i) =>
+        new TransformerDecoderLayer(`decoder.layers.${i}`, {
+          modelDim: c.modelDim,
+          numHeads: c.numHeads,
+          numKvHeads: c.numKvHeads,
+          headDim: c.headDim,
+          qkvBias: c.qkvBias,
+          qkNorm: c.qkNorm,
+          normEps: c.normEps,
+          ffnInnerDim: c.ffnInnerDim,
+          rotary: this.rotary,
+        }),
+    );
+    this.layerNorm = new RMSNorm('decoder.layer_norm', c.modelDim, c.normEps);
+    this.finalProj = c.tiedEmbeddings ? undefined : new Linear('final_proj', c.modelDim, c.vocabSize);
+
+    if (this.device !== undefined) {
+      const estimate = this.memoryEstimate();
+      this.device.ledger.check('the model', estimate);
+      this.reservation = this.device.ledger.reserve('the model', { ...estimate, kvCache: 0 });
+    }
+  }
+
+  protected override children(): readonly Module[] {
+    return [this.embed, ...this.layers, this.layerNorm, ...(this.finalProj === undefined ? [] : [this.finalProj]), this.rotary];
+  }
+
+  /**
+   * What the model needs on its device (or on `packsMatMulWeights` hardware when shape-only): see
+   * `estimateDecoderMemory`. The KV cache part is for one sequence of `maxCacheLength` positions.
+   */
+  memoryEstimate(): MemoryBreakdown {
+    return estimateDecoderMemory(this.config, {
+      packsMatMulWeights: this.device?.provider.packsMatMulWeights ?? true,
+      cacheLength: this.maxCacheLength,
+      prefillChunkSize: this.prefillChunkSize,
+    });
+  }
+
+  /** Whether weights are loaded (and the model not disposed). */
+  get isLoaded(): boolean {
+    return this.state === 'loaded';
+  }
+
+  /**
+   * Loads the weights from `source`, one tensor at a time (fs2 names and layout, see
+   * {@link TransformerDecoderModel.parameterShapes}); the model's device must be active. Linear
+   * weights arrive `[in, out]`; q/k/v and gate/inner are fused as they arrive. On error the model
+   * is left without weights.
+   *
+   * @throws ParameterShapeMismatchError, StateKeyMismatchError (see `loadModuleState`).
+   */
+  async loadState(source: StateSource): Promise<void> {
+    const device = this.requireDevice();
+    this.state = 'empty';
+    await loadModuleState(this, source, device);
+    this.state = 'loaded';
+  }
+
+  /**
+   * Logits for `tokens`: `[batch, length, vocab]`, or `[batch, vocab]` with `logits: 'last'`.
+   * With a cache, the tokens continue its sequence and are appended to it. The caller disposes the
+   * result; nothing else survives the call.
+   */
+  forward(tokens: TokenInput, options: ForwardOptions & { readonly logits: 'last' }): tf.Tensor2D;
+  forward(tokens: TokenInput, options?: ForwardOptions & { readonly logits?: 'all' }): tf.Tensor3D;
+  forward(tokens: TokenInput, options?: ForwardOptions): tf.Tensor2D | tf.Tensor3D;
+  forward(tokens: TokenInput, options: ForwardOptions = {}): tf.Tensor2D | tf.Tensor3D {
+    const { ids, batchSize, length } = this.tokenIds(tokens);
+    return this.run(ids, batchSize, length, options.cache, options.logits ?? 'all') as tf.Tensor2D | tf.Tensor3D;
+  }
+
+  /**
+   * Feeds `tokens` through `cache` in chunks of `prefillChunkSize` positions and returns the last
+   * position's logits, `[batch, vocab]`: the start of a generation.
+   */
+  prefill(tokens: TokenInput, cache: KVCache): tf.Tensor2D {
+    const { ids, batchSize, length } = this.tokenIds(tokens);
+    const chunk = this.prefillChunkSize;
+    for (let start = 0; start < length; start += chunk) {
+      const end = Math.min(length, start + chunk);
+      const piece = new Int32Array((end - start) * batchSize);
+      for (let b = 0; b < batchSize; b++) {
+        piece.set(ids.subarray(b * length + start, b * length + end), b * (end - start));
+      }
+      const last = end === length;
+      const logits = this.run(piece, batchSize, end - start, cache, last ? 'last' : 'none');
+      if (last) {
+        return logits as tf.Tensor2D;
+      }
+    }
+    throw new InvalidArgumentError('tokens', 'Prefill needs at least one token.');
+  }
+
+  /**
+   * A KV cache for this model on its device (which must be active), reserved against the device's
+   * memory budget.
+   *
+   * @throws HeapBudgetExceededError when it does not fit.
+   */
+  createCache(options: CacheOptions = {}): KVCache {
+    const device = this.requireDevice();
+    const capacity = positiveOption('capacity', options.capacity) ?? this.maxCacheLength;
+    const batchSize = positiveOption('batchSize', options.batchSize) ?? 1;
+    if (capacity > this.config.maxSeqLen) {
+      throw new InvalidArgumentError(
+        'capacity',
+        `A KV cache of ${capacity} positions exceeds the model's \`maxSeqLen\` (${this.config.maxSeqLen}).`,
+      );
+    }
+    device.assertActive();
+    const reservation = device.ledger.reserve(`a KV cache of ${capacity} positions for ${batchSize} sequence(s)`, {
+      kvCache: kvCacheBytes(this.config, capacity, batchSize),
+    });
+    try {
+      return new KVCache(device, this.config, capacity, batchSize, reservation);
+    } catch (error) {
+      reservation.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Generates tokens after `prompt`, yielding each as soon as it is chosen; the generator's return
+   * value is the whole {@link GenerationResult}. See `generate`.
+   */
+  generate(prompt: readonly number[] | Int32Array, options: GenerationOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult, undefined> {
+    return generate(this, prompt, options);
+  }
+
+  /** Runs {@link TransformerDecoderModel.generate} to the end and returns its result. */
+  async generateAll(prompt: readonly number[] | Int32Array, options: GenerationOptions = {}): Promise<GenerationResult> {
+    const run = this.generate(prompt, options);
+    for (;;) {
+      const step = await run.next();
+      if (step.done === true) {
+        return step.value;
+      }
+    }
+  }
+
+  /** Frees every tensor and the memory reservation; the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.state === 'disposed') {
+      return;
+    }
+    this.unload();
+    this.reservation?.release();
+    this.state = 'disposed';
+  }
+
+  private requireDevice(): Device {
+    if (this.state === 'disposed') {
+      throw new ModelNotLoadedError('disposed');
+    }
+    if (this.device === undefined) {
+      throw new ModelNotLoadedError('shape_only');
+    }
+    return this.device;
+  }
+
+  private assertReady(): Device {
+    const device = this.requireDevice();
+    if (this.state !== 'loaded') {
+      throw new ModelNotLoadedError('not_loaded');
+    }
+    device.assertActive();
+    return device;
+  }
+
+  private tokenIds(tokens: TokenInput): { ids: Int32Array; batchSize: number; length: number } {
+    const rows: readonly (readonly number[] | Int32Array)[] =
+      tokens instanceof Int32Array || typeof tokens[0] === 'number' || tokens.length === 0
+        ? [tokens as readonly number[] | Int32Array]
+        : (tokens as readonly (readonly number[] | Int32Array)[]);
+    const length = rows[0]?.length ?? 0;
+    if (length === 0) {
+      throw new InvalidArgumentError('tokens', 'The model needs at least one token.');
+    }
+    const ids = new Int32Array(rows.length * length);
+    rows.forEach((row, b) => {
+      if (row.length !== length) {
+        throw new InvalidArgumentError(
+          'tokens',
+          `Every sequence of a batch must have the same length: sequence 0 has ${length} tokens, sequence ${b} has ${row.length}.`,
+        );
+      }
+      for (let t = 0; t < length; t++) {
+        const id = row[t] as number;
+        if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+          throw new InvalidArgumentError(
+            'tokens',
+            `The token id ${id} at position ${t} of sequence ${b} is outside the vocabulary [0, ${this.config.vocabSize}).`,
+          );
+        }
+        ids[b * length + t] = id;
+      }
+    });
+    return { ids, batchSize: rows.length, length };
+  }
+
+  /** One pass over `length` positions of `batchSize` sequences (ids batch-major). */
+  private run(
+    ids: Int32Array,
+    batchSize: number,
+    length: number,
+    cache: KVCache | undefined,
+    logits: 'all' | 'last' | 'none',
+  ): tf.Tensor | undefined {
+    const device = this.assertReady();
+    const c = this.config;
+    const start = cache?.length ?? 0;
+    if (cache !== undefined) {
+      if (cache.device !== device) {
+        throw new InvalidArgumentError('cache', `The KV cache lives on the \`${cache.device.name}\` device, the model on \`${device.name}\`.`);
+      }
+      if (cache.batchSize !== batchSize) {
+        throw new InvalidArgumentError('cache', `The KV cache holds ${cache.batchSize} sequence(s), but ${batchSize} were given.`);
+      }
+      if (cache.shape.numLayers !== c.numLayers || cache.shape.numKvHeads !== c.numKvHeads || cache.shape.headDim !== c.headDim) {
+        throw new InvalidArgumentError('cache', 'The KV cache was made for a model of another shape.');
+      }
+      cache.assertFits(length);
+    }
+    if (start + length > c.maxSeqLen) {
+      throw new InvalidArgumentError(
+        'tokens',
+        `Positions ${start} to ${start + length - 1} exceed the model's \`maxSeqLen\` (${c.maxSeqLen}).`,
+      );
+    }
+    const keyStart = cache === undefined ? 0 : firstAttendedKey(start, c.slidingWindow);
+    const maskValues = attentionMask(start, length, keyStart, c.slidingWindow);
+    const rotary = this.rotary.tables(start, length);
+    const mask = maskValues === undefined ? undefined : tf.tensor2d(maskValues, [length, start + length - keyStart]);
+    let x: tf.Tensor2D | undefined;
+    try {
+      x = tf.tidy(() => this.embed.apply(tf.tensor1d(ids, 'int32')));
+      for (let layer = 0; layer < this.layers.length; layer++) {
+        const ctx: AttentionContext = { batchSize, length, start, keyStart, rotary, mask, cache, layer, device };
+        // One tidy per layer (inside apply): a long prefill never holds two layers' intermediates.
+        const next = (this.layers[layer] as TransformerDecoderLayer).apply(x, ctx);
+        x.dispose();
+        x = next;
+      }
+      if (cache !== undefined) {
+        cache.length = start + length;
+      }
+      if (logits === 'none') {
+        return undefined;
+      }
+      const hidden = x;
+      return tf.tidy(() => {
+        let h: tf.Tensor2D = hidden;
+        if (logits === 'last' && length > 1) {
+          h = tf.reshape(tf.slice(tf.reshape(hidden, [batchSize, length, c.modelDim]), [0, length - 1, 0], [batchSize, 1, c.modelDim]), [
+            batchSize,
+            c.modelDim,
+          ]);
+        }
+        const normed = this.layerNorm.apply(h);
+        const out = this.finalProj === undefined ? this.embed.project(normed) : this.finalProj.apply(normed);
+        return logits === 'last' ? out : tf.reshape(out, [batchSize, length, c.vocabSize]);
+      });
+    } finally {
+      x?.dispose();
+      rotary.cos.dispose();
+      rotary.sin.dispose();
+      mask?.dispose();
+    }
+  }
+}
+
+function positiveOption(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+    throw new InvalidArgumentError(name, `\`${name}\` must be a positive integer, but is ${value}.`);
+  }
+  return value;
+}

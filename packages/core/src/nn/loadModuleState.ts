@@ -1,0 +1,73 @@
+import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import type { Device } from './devices/Device.js';
+import { ParameterShapeMismatchError, StateKeyMismatchError, formatShape } from './errors.js';
+import { numel, type Module } from './Module.js';
+
+/** One tensor of a state: its fs2 name, its float32 data (row-major) and its fs2 shape. */
+export interface StateEntry {
+  readonly name: string;
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+/**
+ * A state, one tensor at a time (a checkpoint reader converting as it reads), so that a model loads
+ * without a second full copy of its weights in memory. The source may reuse an entry's array once
+ * the next entry is requested.
+ */
+export type StateSource = Iterable<StateEntry> | AsyncIterable<StateEntry>;
+
+/**
+ * Streams `source` into `module`'s parameters on `device` (which must be active): checks every
+ * shape, then checks that every parameter arrived exactly once, then lets the modules build their
+ * constants. On any error the module is left unloaded (every tensor it had is freed).
+ *
+ * @throws ParameterShapeMismatchError when a tensor's shape differs from the parameter's.
+ * @throws StateKeyMismatchError listing the missing, unexpected and duplicated keys.
+ */
+export async function loadModuleState(module: Module, source: StateSource, device: Device): Promise<void> {
+  device.assertActive();
+  module.unload();
+  const slots = new Map(module.parameterSlots().map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  const unexpected: string[] = [];
+  const duplicated: string[] = [];
+  try {
+    for await (const entry of source) {
+      const slot = slots.get(entry.name);
+      if (slot === undefined) {
+        unexpected.push(entry.name);
+        continue;
+      }
+      if (seen.has(entry.name)) {
+        duplicated.push(entry.name);
+        continue;
+      }
+      if (!sameShape(entry.shape, slot.shape)) {
+        throw new ParameterShapeMismatchError(entry.name, slot.shape, entry.shape);
+      }
+      if (entry.data.length !== numel(entry.shape)) {
+        throw new InvalidArgumentError(
+          'source',
+          `The state entry \`${entry.name}\` has the shape ${formatShape(entry.shape)} (${numel(entry.shape)} elements), but ${entry.data.length} values.`,
+        );
+      }
+      device.assertActive();
+      slot.receive(entry.data, device);
+      seen.add(entry.name);
+    }
+    const missing = [...slots.keys()].filter((name) => !seen.has(name));
+    if (missing.length > 0 || unexpected.length > 0 || duplicated.length > 0) {
+      throw new StateKeyMismatchError(missing, unexpected, duplicated);
+    }
+    device.assertActive();
+    module.prepare(device);
+  } catch (error) {
+    module.unload();
+    throw error;
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
