@@ -331,3 +331,21 @@ describe(DependencyContainer, () => {
     });
   });
 });
+
+describe('DependencyContainer collections beside a single registration', () => {
+  it('lets a single registration resolve the collection of its own identifier (a delegating service)', () => {
+    const container = new DependencyContainer();
+    container.collection.registerInstance(A, { name: 'x' });
+    container.collection.register(A, () => ({ name: 'y' }));
+    container.register(A, (r) => ({ name: r.resolveAll(A).map((a) => a.name).join('+') }));
+
+    expect(container.resolve(A).name).toBe('x+y');
+  });
+
+  it('still detects a member that resolves its own collection', () => {
+    const container = new DependencyContainer();
+    container.collection.register(A, (r) => ({ name: String(r.resolveAll(A).length) }));
+
+    expect(() => container.resolveAll(A)).toThrow('Dependency cycle detected: test.A[] -> test.A[].');
+  });
+});

@@ -81,7 +81,7 @@ interface Registration {
 const DEFAULT_ORIGIN = 'user code';
 
 function sameRef(a: ServiceRef, b: ServiceRef): boolean {
-  return a.id === b.id && a.key === b.key;
+  return a.id === b.id && a.key === b.key && a.collection === b.collection;
 }
 
 function keyOf(ref: ServiceRef): string {
@@ -269,7 +269,7 @@ export class DependencyContainer implements DependencyResolver {
       throw new ContainerFrozenError(ref, this.origin);
     }
     const registration: Registration = {
-      ref,
+      ref: collection ? { ...ref, collection: true } : ref,
       kind,
       singleton: options?.singleton ?? false,
       origin: this.origin,

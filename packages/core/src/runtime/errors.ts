@@ -5,10 +5,12 @@ import { describeService, type ServiceKey } from './ServiceIdentifier.js';
 export interface ServiceRef {
   readonly id: symbol;
   readonly key?: ServiceKey;
+  /** Set for a member of a collection (shown as `X[]`), which is distinct from the single `X`. */
+  readonly collection?: true;
 }
 
 function describeRef(ref: ServiceRef): string {
-  return describeService(ref.id, ref.key);
+  return describeService(ref.id, ref.key) + (ref.collection === true ? '[]' : '');
 }
 
 /**
