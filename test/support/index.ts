@@ -4,3 +4,5 @@ export { FIXTURES_DIR, FIXTURE_TOKENS, fixturePath, readExpectedLogits } from '.
 export type { ExpectedLogits, FixtureName } from './fixtures.js';
 export { defaultEtag, gitBlobId, sha256Hex, startTestHttpServer } from './http-server.js';
 export type { HubRepoFile, HubRepoSpec, RecordedRequest, RouteHandler, ServedFile, TestHttpServer } from './http-server.js';
+export { buildTar, buildTarGz, buildZip } from './archives.js';
+export type { ArchiveEntry } from './archives.js';

@@ -285,12 +285,14 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
         ...(response.total === undefined ? {} : { total: response.total }),
       });
     };
+    const { url, headers } = splitCredentials(uri.href);
     let result;
     try {
       result = await httpDownload({
         uri,
         what: uri.toString(),
-        url: uri.href,
+        url,
+        originHeaders: headers,
         target: data,
         ...(resumable ? { resumeFrom: partialSize, ifRange } : {}),
         cacheVariable: CACHE_VARIABLE,
@@ -534,6 +536,22 @@ function corrupted(uri: AssetUri, path: string, actual: string, expected: string
     `The cached file ${path} is corrupted: its checksum is ${actual}, but ${expected} is expected. ${clear}`,
     { code: 'cache_corrupted', path, expected, actual },
   );
+}
+
+/**
+ * Moves the `user:password@` of a URL into a Basic `Authorization` header, which `fetch` needs
+ * (it refuses URLs with credentials) and which is then sent to that origin only.
+ */
+export function splitCredentials(href: string): { url: string; headers: Record<string, string> } {
+  const url = new URL(href);
+  if (url.username === '' && url.password === '') {
+    return { url: href, headers: {} };
+  }
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  url.username = '';
+  url.password = '';
+  return { url: url.href, headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } };
 }
 
 /** The last segment of a URL's path, decoded and made safe; `asset` when there is none (as in fairseq2). */
