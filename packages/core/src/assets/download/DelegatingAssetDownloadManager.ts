@@ -42,15 +42,15 @@ export class DelegatingAssetDownloadManager implements AssetDownloadManager {
     return manager;
   }
 
-  downloadModel(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
+  async downloadModel(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
     return this.managerFor(uri).downloadModel(uri, options);
   }
 
-  downloadTokenizer(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
+  async downloadTokenizer(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
     return this.managerFor(uri).downloadTokenizer(uri, options);
   }
 
-  downloadDataset(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
+  async downloadDataset(uri: AssetUri, options?: AssetDownloadOptions): Promise<string> {
     return this.managerFor(uri).downloadDataset(uri, options);
   }
 }
