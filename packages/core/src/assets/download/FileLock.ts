@@ -50,9 +50,10 @@ export class FileLockTimeoutError extends Error {
   constructor(
     readonly path: string,
     readonly owner: FileLockOwner | undefined,
-    readonly waitedMs: number,
+    /** The timeout that passed, in ms. */
+    readonly timeoutMs: number,
   ) {
-    super(`The lock ${path} is still held after ${waitedMs} ms.`);
+    super(`The lock ${path} is still held after ${timeoutMs} ms.`);
   }
 }
 
@@ -175,7 +176,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions): P
     }
     const waited = clock() - start;
     if (waited >= timeoutMs) {
-      throw new FileLockTimeoutError(path, held, waited);
+      throw new FileLockTimeoutError(path, held, timeoutMs);
     }
     if (!warned) {
       warned = true;

@@ -39,11 +39,10 @@ export async function acquireDownloadLock(
     });
   } catch (error) {
     if (error instanceof FileLockTimeoutError) {
-      const minutes = Math.round(error.waitedMs / 60_000);
-      const waited = minutes >= 1 ? `${minutes} min` : `${Math.round(error.waitedMs)} ms`;
+      const timeout = error.timeoutMs >= 60_000 ? `${Math.round(error.timeoutMs / 60_000)} min` : `${error.timeoutMs} ms`;
       throw new AssetDownloadError(
         uri,
-        `${describeOwner(error.owner).replace(/^./, (c) => c.toUpperCase())} has held the download lock ${path} for longer than the ${waited} waited. If no other process is downloading it, delete ${path}.`,
+        `${describeOwner(error.owner).replace(/^./, (c) => c.toUpperCase())} has held the download lock ${path} for longer than the lock timeout of ${timeout}. If no other process is downloading it, delete ${path}.`,
         { code: 'lock_timeout', path, cause: error },
       );
     }
