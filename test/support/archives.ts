@@ -11,6 +11,8 @@ export interface ArchiveEntry {
   readonly body?: string | Uint8Array;
   /** Link target, for `symlink` and `hardlink`. */
   readonly linkpath?: string;
+  /** Zip only: the uncompressed size written in the headers, to build an archive that lies. */
+  readonly declaredSize?: number;
 }
 
 const TAR_TYPES = {
@@ -59,7 +61,7 @@ export function buildTarGz(entries: readonly ArchiveEntry[]): Buffer {
  * are marked in the external attributes, as Info-ZIP does). Hand-written (APPNOTE.TXT 4.3) so
  * that names are not sanitized and `declaredSize` can lie.
  */
-export function buildZip(entries: readonly (ArchiveEntry & { readonly declaredSize?: number })[]): Buffer {
+export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;

@@ -6,3 +6,5 @@ export { defaultEtag, gitBlobId, sha256Hex, startTestHttpServer } from './http-s
 export type { HubRepoFile, HubRepoSpec, RecordedRequest, RouteHandler, ServedFile, TestHttpServer } from './http-server.js';
 export { buildTar, buildTarGz, buildZip } from './archives.js';
 export type { ArchiveEntry } from './archives.js';
+export { bundleForNode, spawnNode, waitUntil } from './node-child.js';
+export type { NodeChild } from './node-child.js';

@@ -306,15 +306,15 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
       });
     } catch (error) {
       task?.abort();
-      // Before a response, the partial file (from an earlier run) is untouched: keep it. After
-      // one, keep it only when the server allows a resume and the failure was the connection's.
+      // Before a response, a partial file from an earlier run is untouched: keep it. After one,
+      // keep it only when the server allows a resume and the failure was the connection's.
       const interrupted =
         error instanceof AssetDownloadError &&
         (error.code === 'network' ||
           error.code === 'timeout' ||
           (error.code === 'size_mismatch' && Number(error.actual) < Number(error.expected)));
       const resumableNow = meta.acceptRanges === true && (meta.etag !== undefined || meta.lastModified !== undefined);
-      const keep = !responded || (interrupted && resumableNow);
+      const keep = responded ? interrupted && resumableNow : partialSize > 0;
       if (!keep || isStorageFault((error as { cause?: unknown }).cause)) {
         await this.fs.remove(entry.partial).catch(() => undefined);
       }
