@@ -61,10 +61,15 @@ describe('downloads through initFairseq2', () => {
 
     const snapshot = await downloads.downloadModel(AssetUri.parse('hg://acme/private'));
     const file = await downloads.downloadModel(withPassword('/weights.bin'));
+    const failure = (promise: Promise<string>): Promise<Error> =>
+      promise.then(
+        () => new Error('It did not fail.'),
+        (e: unknown) => e as Error,
+      );
     const errors = await Promise.all([
-      downloads.downloadModel(AssetUri.parse('hg://acme/gated')).catch((e: unknown) => e as Error),
-      downloads.downloadModel(withPassword('/missing.bin')).catch((e: unknown) => e as Error),
-      downloads.downloadModel(AssetUri.parse('ftp://me:secret@host/x')).catch((e: unknown) => e as Error),
+      failure(downloads.downloadModel(AssetUri.parse('hg://acme/gated'))),
+      failure(downloads.downloadModel(withPassword('/missing.bin'))),
+      failure(downloads.downloadModel(AssetUri.parse('ftp://me:secret@host/x'))),
     ]);
 
     expect(snapshot).toBe(join(dir.path, 'hub', 'models--acme--private', 'snapshots', COMMIT));

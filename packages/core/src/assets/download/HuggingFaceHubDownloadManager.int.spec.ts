@@ -160,11 +160,13 @@ describe(HuggingFaceHubDownloadManager, () => {
       const { uri } = repo({ files: modelFiles });
       const first = await manager().downloadModel(uri());
       server.clearRequests();
+      output.length = 0;
 
       const second = await manager().downloadModel(uri());
 
       expect(second).toBe(first);
       expect(resolveRequests()).toEqual([]);
+      expect(output).toEqual([]);
     });
 
     it('fetches only the shards the index names', async () => {
@@ -388,6 +390,20 @@ describe(HuggingFaceHubDownloadManager, () => {
       await expect(manager().downloadTokenizer(uri(), { localOnly: true })).resolves.toBe(path);
       await expect(manager().downloadModel(uri(`@${COMMIT}`), { localOnly: true })).resolves.toBe(path);
       expect(server.requests).toEqual([]);
+    });
+
+    it('falls back to a complete cached snapshot when the Hub is not reachable', async () => {
+      const { id, uri } = repo({ files: modelFiles });
+      const path = await manager().downloadModel(uri());
+      const gone = await startTestHttpServer();
+      await gone.close();
+      output.length = 0;
+
+      await expect(manager({ endpoint: gone.url }).downloadModel(uri())).resolves.toBe(path);
+      const error = await failure(manager({ endpoint: gone.url }).downloadModel(AssetUri.parse(`hg://${id}-other`)));
+
+      expect(output.join('')).toBe(`The Hugging Face Hub at ${gone.url} is not reachable (ECONNREFUSED). Using the cached snapshot ${path}.\n`);
+      expect(error.message).toBe(`Download of hg://${id}-other failed. The Hugging Face Hub at ${gone.url} is not reachable (ECONNREFUSED).`);
     });
 
     it('lists the paths it looked at when the repository is not cached', async () => {

@@ -215,18 +215,20 @@ export class HuggingFaceHubDownloadManager implements AssetDownloadManager {
     }
     const progress = options.progress === false ? new NoopProgressReporter() : this.progress;
     const token = this.token === undefined ? undefined : await this.token();
-    const session = new HubSession(uri, kind, ref, storage, token, this, progress, options);
-    return session.run();
-  }
-
-  /** @internal Shared with {@link HubSession}. */
-  get settings(): {
-    endpoint: string;
-    fs: DownloadFileSystem;
-    client: ResolvedHttpClientOptions;
-    lockOptions: DownloadLockOptions;
-  } {
-    return { endpoint: this.endpoint, fs: this.fs, client: this.client, lockOptions: this.lockOptions };
+    return new HubSession({
+      uri,
+      kind,
+      ref,
+      storage,
+      token,
+      endpoint: this.endpoint,
+      fs: this.fs,
+      client: this.client,
+      lockOptions: this.lockOptions,
+      progress,
+      options,
+      cached: () => this.cached(uri, kind, ref, storage),
+    }).run();
   }
 
   /** Offline: the snapshot already in the cache, if it holds what `kind` needs. */
@@ -332,28 +334,57 @@ async function readIndexShards(fs: DownloadFileSystem, path: string): Promise<st
 /** The fields of a card that point at local files instead, by kind, for the "add a `@user` card" advice. */
 const LOCAL_FIELD: Readonly<Record<AssetKind, string>> = { model: 'checkpoint', tokenizer: 'tokenizer', dataset: 'data' };
 
+/** What a {@link HubSession} works with. */
+interface HubSessionParams {
+  readonly uri: AssetUri;
+  readonly kind: AssetKind;
+  readonly ref: HuggingFaceRepoRef;
+  readonly storage: HubStorage;
+  readonly token: string | undefined;
+  readonly endpoint: string;
+  readonly fs: DownloadFileSystem;
+  readonly client: ResolvedHttpClientOptions;
+  readonly lockOptions: DownloadLockOptions;
+  readonly progress: ProgressReporter;
+  readonly options: AssetDownloadOptions;
+  /** The snapshot already in the cache, as offline mode finds it. */
+  readonly cached: () => Promise<string>;
+}
+
 /** One download of one repository. */
 class HubSession {
+  private readonly uri: AssetUri;
+  private readonly kind: AssetKind;
+  private readonly ref: HuggingFaceRepoRef;
+  private readonly storage: HubStorage;
+  private readonly token: string | undefined;
   private readonly endpoint: string;
   private readonly fs: DownloadFileSystem;
   private readonly client: ResolvedHttpClientOptions;
   private readonly lockOptions: DownloadLockOptions;
+  private readonly progress: ProgressReporter;
+  private readonly options: AssetDownloadOptions;
+  private readonly cached: () => Promise<string>;
   private readonly authorization: Readonly<Record<string, string>>;
   /** The files already in place in this session (the index, fetched before the others). */
   private readonly ensured = new Set<string>();
 
-  constructor(
-    private readonly uri: AssetUri,
-    private readonly kind: AssetKind,
-    private readonly ref: HuggingFaceRepoRef,
-    private readonly storage: HubStorage,
-    private readonly token: string | undefined,
-    manager: HuggingFaceHubDownloadManager,
-    private readonly progress: ProgressReporter,
-    private readonly options: AssetDownloadOptions,
-  ) {
-    ({ endpoint: this.endpoint, fs: this.fs, client: this.client, lockOptions: this.lockOptions } = manager.settings);
-    this.authorization = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+  constructor(params: HubSessionParams) {
+    ({
+      uri: this.uri,
+      kind: this.kind,
+      ref: this.ref,
+      storage: this.storage,
+      token: this.token,
+      endpoint: this.endpoint,
+      fs: this.fs,
+      client: this.client,
+      lockOptions: this.lockOptions,
+      progress: this.progress,
+      options: this.options,
+      cached: this.cached,
+    } = params);
+    this.authorization = this.token === undefined ? {} : { Authorization: `Bearer ${this.token}` };
   }
 
   async run(): Promise<string> {
@@ -380,7 +411,16 @@ class HubSession {
         }
       }
     } catch (error) {
-      throw this.hubError(error);
+      const failure = this.hubError(error);
+      if (failure.code === 'network' || failure.code === 'timeout') {
+        // As `huggingface_hub` does: without the Hub, a complete snapshot in the cache will do.
+        const cached = await this.cached().catch(() => undefined);
+        if (cached !== undefined) {
+          this.progress.message(`${failure.reason} Using the cached snapshot ${cached}.`);
+          return cached;
+        }
+      }
+      throw failure;
     }
 
     const snapshot = this.storage.snapshot(commit);
@@ -392,6 +432,9 @@ class HubSession {
 
     const selected = await this.select(snapshot, commit, listing);
     const pending = await this.pending(snapshot, selected);
+    if (pending.length === 0) {
+      return snapshot;
+    }
     const task = this.progress.startTask({
       description: `Downloading ${this.options.displayName ?? this.uri.toString()}`,
       unit: 'bytes',

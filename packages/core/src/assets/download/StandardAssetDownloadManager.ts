@@ -242,7 +242,7 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
     );
   }
 
-  /** Downloads into `<key>.partial/`, verifies, and moves the file to `<key>.download/` (archives) or `<key>/`. */
+  /** Downloads into `<key>.partial/`, verifies, and renames the folder to `<key>.download/`. */
   private async fetch(
     uri: AssetUri,
     entry: CacheEntry,
