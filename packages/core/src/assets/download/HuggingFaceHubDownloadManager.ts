@@ -588,8 +588,11 @@ class HubSession {
     const incomplete = `${blob}.incomplete`;
     const existing = (await this.fs.maybeStat(incomplete))?.size ?? 0;
     const resumeFrom = existing > 0 && existing < file.size && this.options.force !== true ? existing : 0;
-    const hash: Hash | undefined =
+    const newHash = (): Hash | undefined =>
       file.digest === 'sha256' ? createHash('sha256') : file.digest === 'git-sha1' ? createGitBlobHash(file.size) : undefined;
+    // Hashed as it streams, or whole once complete after a resume (see the http(s) manager).
+    let hash = newHash();
+    let resumedAt = 0;
     const prefix = this.storage.type === 'dataset' ? 'datasets/' : '';
     const url = `${this.endpoint}/${prefix}${this.ref.repo}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
     let responded = false;
@@ -607,13 +610,13 @@ class HubSession {
         client: this.client,
         onResponse: async (response) => {
           responded = true;
-          if (response.offset > 0 && hash !== undefined) {
-            await updateFromFile(hash, this.fs, incomplete, response.offset);
-          }
+          resumedAt = response.offset;
           task.advance(response.offset);
         },
         onData: (chunk) => {
-          hash?.update(chunk);
+          if (resumedAt === 0) {
+            hash?.update(chunk);
+          }
           task.advance(chunk.byteLength);
         },
       });
@@ -636,6 +639,13 @@ class HubSession {
         `${file.path} has ${result.size} bytes, but the Hugging Face Hub listed ${file.size}; it was deleted, try again.`,
         { code: 'size_mismatch', path: incomplete, expected: String(file.size), actual: String(result.size) },
       );
+    }
+    if (resumedAt > 0) {
+      hash = newHash();
+      if (hash !== undefined) {
+        const whole = hash;
+        await this.io(incomplete, () => updateFromFile(whole, this.fs, incomplete), 'reading');
+      }
     }
     if (hash !== undefined) {
       const actual = hash.digest('hex');

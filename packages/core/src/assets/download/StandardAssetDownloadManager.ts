@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../../errors/Fs2Error.js';
 import type { AssetUri } from '../AssetUri.js';
 import type { AssetDownloadManager, AssetDownloadOptions } from './AssetDownloadManager.js';
-import { formatChecksum, parseChecksum, sha256File, updateFromFile, type Checksum } from './checksum.js';
+import { formatChecksum, parseChecksum, sha256File, type Checksum } from './checksum.js';
 import { acquireDownloadLock, type DownloadLockOptions } from './downloadLock.js';
 import { StandardDownloadFileSystem, type DownloadFileSystem } from './DownloadFileSystem.js';
 import { AssetDownloadError } from './errors.js';
@@ -259,16 +259,17 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
     const ifRange = strongEtag ?? previous?.lastModified;
     const resumable = partialSize > 0 && previous?.acceptRanges === true && ifRange !== undefined;
 
+    // A fresh download is hashed as it streams; a resumed one is hashed whole once complete, so
+    // that hashing a large kept prefix does not hold the connection idle past the stall timeout.
     const hash = createHash('sha256');
+    let resumedAt = 0;
     let meta: DownloadMeta = {};
     let task: ProgressTask | undefined;
     let responded = false;
     const description = `Downloading ${options.displayName ?? uri.toString()}`;
     const onResponse = async (response: HttpDownloadResponse): Promise<void> => {
       responded = true;
-      if (response.offset > 0) {
-        await updateFromFile(hash, this.fs, data, response.offset);
-      }
+      resumedAt = response.offset;
       meta = {
         ...(response.etag === undefined ? {} : { etag: response.etag }),
         ...(response.lastModified === undefined ? {} : { lastModified: response.lastModified }),
@@ -300,7 +301,9 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
         client: this.client,
         onResponse,
         onData: (chunk) => {
-          hash.update(chunk);
+          if (resumedAt === 0) {
+            hash.update(chunk);
+          }
           task?.advance(chunk.byteLength);
         },
       });
@@ -320,7 +323,8 @@ export class StandardAssetDownloadManager implements AssetDownloadManager {
       }
       throw error;
     }
-    const sha256 = hash.digest('hex');
+    const sha256 =
+      resumedAt === 0 ? hash.digest('hex') : await this.io(uri, data, () => sha256File(this.fs, data), 'reading');
     if (checksum !== undefined && sha256 !== checksum.hex) {
       task?.abort();
       await this.fs.remove(entry.partial).catch(() => undefined);

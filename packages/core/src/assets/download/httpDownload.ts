@@ -219,7 +219,7 @@ function parseContentRange(header: string | null): { start: number; total: numbe
  *   `unauthorized`, `not_found`, `size_mismatch`, or a file-system code.
  */
 export async function httpDownload(params: HttpDownloadParams): Promise<HttpDownloadResult> {
-  const { uri, what, client, fs } = params;
+  const { uri, what, client } = params;
   let offset = params.resumeFrom ?? 0;
   for (let attempt = 0; ; attempt += 1) {
     const timer = new StallTimer(client.stallTimeoutMs);
