@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,21 +15,27 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * `@huggingface/hub`, ...) resolve from the repository's `node_modules`; they stay external.
  */
 export async function bundleForNode(entry: string): Promise<string> {
-  const absolute = join(ROOT, entry);
   const outDir = join(ROOT, 'node_modules', '.cache', 'fs2-test');
   mkdirSync(outDir, { recursive: true });
-  const tag = createHash('sha1').update(absolute).update(readFileSync(absolute)).update(String(process.pid)).digest('hex').slice(0, 12);
-  const outfile = join(outDir, `child-${tag}.mjs`);
-  await build({
-    entryPoints: [absolute],
-    outfile,
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    outdir: outDir,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
     logLevel: 'silent',
+    write: false,
   });
+  const code = result.outputFiles[0]!.contents;
+  // Named by content and written atomically: parallel test workers share one file per version.
+  const outfile = join(outDir, `child-${createHash('sha1').update(code).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(outfile)) {
+    const scratch = `${outfile}.${process.pid}.tmp`;
+    writeFileSync(scratch, code);
+    renameSync(scratch, outfile);
+  }
   return outfile;
 }
 
