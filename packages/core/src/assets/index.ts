@@ -1,1 +1,2 @@
 export { AssetUri, redactText } from './AssetUri.js';
+export * from './download/index.js';
