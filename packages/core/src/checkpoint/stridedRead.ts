@@ -214,11 +214,21 @@ export async function readStridedView(
   view: StridedView,
   out: TensorArray,
   context: ReadContext,
+  chunkBytes: number = READ_CHUNK_BYTES,
 ): Promise<void> {
   if (out.length === 0) {
     return;
   }
-  await readDims(source, view.dtype, view.offset, canonicalDims(view.shape, view.stride), out, 0, context);
+  const reader: ChunkedReader = { source, dtype: view.dtype, context, chunkElements: Math.max(1, Math.floor(chunkBytes / STORAGE_DTYPE_BYTES[view.dtype])) };
+  await readDims(reader, view.offset, canonicalDims(view.shape, view.stride), out, 0);
+}
+
+/** What every step of a read shares. `chunkElements` bounds each read and scratch buffer. */
+interface ChunkedReader {
+  readonly source: ByteSource;
+  readonly dtype: StorageDtype;
+  readonly context: ReadContext;
+  readonly chunkElements: number;
 }
 
 type Dim = { readonly size: number; readonly stride: number };
@@ -240,25 +250,23 @@ function numelOfDims(dims: readonly Dim[]): number {
 }
 
 async function readDims(
-  source: ByteSource,
-  dtype: StorageDtype,
+  reader: ChunkedReader,
   offset: number,
   dims: readonly Dim[],
   out: TensorArray,
   outOffset: number,
-  context: ReadContext,
 ): Promise<void> {
-  const eb = STORAGE_DTYPE_BYTES[dtype];
+  const eb = STORAGE_DTYPE_BYTES[reader.dtype];
   const numel = numelOfDims(dims);
   const first = dims[0];
   if (first === undefined || (dims.length === 1 && first.stride === 1)) {
-    await readDense(source, dtype, offset * eb, out, outOffset, numel, context);
+    await readDense(reader, offset * eb, out, outOffset, numel);
     return;
   }
-  const chunkElements = Math.floor(READ_CHUNK_BYTES / eb);
+  const { chunkElements } = reader;
   const span = spanOf(dims);
   if (span <= Math.max(2 * numel, chunkElements)) {
-    await readSpanAndGather(source, dtype, offset, span, dims, out, outOffset, numel, context);
+    await readSpanAndGather(reader, offset, span, dims, out, outOffset, numel);
     return;
   }
   // Split along the outermost dim into groups of `group` indices that span at most one chunk.
@@ -271,34 +279,26 @@ async function readDims(
     const at = offset + i * first.stride;
     if (count > 1) {
       const groupDims = [{ size: count, stride: first.stride }, ...rest];
-      await readSpanAndGather(source, dtype, at, spanOf(groupDims), groupDims, out, outOffset + i * restNumel, count * restNumel, context);
+      await readSpanAndGather(reader, at, spanOf(groupDims), groupDims, out, outOffset + i * restNumel, count * restNumel);
     } else {
-      await readDims(source, dtype, at, rest, out, outOffset + i * restNumel, context);
+      await readDims(reader, at, rest, out, outOffset + i * restNumel);
     }
   }
 }
 
 /** `count` dense elements starting at byte `position` of the storage, into `out[outOffset...]`. */
-async function readDense(
-  source: ByteSource,
-  dtype: StorageDtype,
-  position: number,
-  out: TensorArray,
-  outOffset: number,
-  count: number,
-  context: ReadContext,
-): Promise<void> {
+async function readDense(reader: ChunkedReader, position: number, out: TensorArray, outOffset: number, count: number): Promise<void> {
+  const { source, dtype, context, chunkElements } = reader;
   const eb = STORAGE_DTYPE_BYTES[dtype];
   if (dtype === 'F32' || dtype === 'I32') {
     // Same layout as the destination: read straight into it, chunk by chunk.
     for (let done = 0; done < count; ) {
-      const n = Math.min(count - done, Math.floor(READ_CHUNK_BYTES / 4));
+      const n = Math.min(count - done, chunkElements);
       await source.read(new Uint8Array(out.buffer, out.byteOffset + (outOffset + done) * 4, n * 4), position + done * 4);
       done += n;
     }
     return;
   }
-  const chunkElements = Math.max(1, Math.floor(READ_CHUNK_BYTES / eb));
   const scratch = new Uint8Array(Math.min(count, chunkElements) * eb);
   for (let done = 0; done < count; ) {
     const n = Math.min(count - done, chunkElements);
@@ -311,34 +311,32 @@ async function readDense(
 
 /**
  * Reads the `span` elements from `offset`, then gathers the `count` elements of `dims` in row-major
- * order into `out[outOffset...]`.
+ * order into `out[outOffset...]`. The extra memory is the span plus one chunk.
  */
 async function readSpanAndGather(
-  source: ByteSource,
-  dtype: StorageDtype,
+  reader: ChunkedReader,
   offset: number,
   span: number,
   dims: readonly Dim[],
   out: TensorArray,
   outOffset: number,
   count: number,
-  context: ReadContext,
 ): Promise<void> {
+  const { source, dtype, context, chunkElements } = reader;
   const eb = STORAGE_DTYPE_BYTES[dtype];
   const raw = new Uint8Array(span * eb);
   await source.read(raw, offset * eb);
-  // Gather whole elements as 1, 2 or 4-byte words (8-byte elements as two 4-byte words), then decode
-  // the packed chunk; the extra memory is the span plus one chunk.
+  // Gather whole elements as 1, 2 or 4-byte words (8-byte elements as two 4-byte words), then
+  // decode each packed chunk.
   const words = eb === 8 ? 2 : 1;
   const wordBytes = eb === 8 ? 4 : eb;
   const src = wordArray(raw.buffer, raw.byteOffset, raw.byteLength, wordBytes);
-  const chunkElements = Math.max(1, Math.floor(READ_CHUNK_BYTES / eb));
   const packedBytes = new Uint8Array(Math.min(count, chunkElements) * eb);
   const packed = wordArray(packedBytes.buffer, 0, packedBytes.byteLength, wordBytes);
   const index = new Array<number>(dims.length).fill(0);
   const last = dims.length - 1;
-  const innerSize = (dims[last] as { size: number }).size;
-  const innerStride = (dims[last] as { stride: number }).stride;
+  const innerSize = (dims[last] as Dim).size;
+  const innerStride = (dims[last] as Dim).stride;
   let base = 0;
   let filled = 0;
   let written = outOffset;
@@ -352,7 +350,7 @@ async function readSpanAndGather(
         packed[to + 1] = src[from + 1] as number;
       }
       filled++;
-      if (filled === chunkElements) {
+      if (filled === packedBytes.length / eb) {
         decode(dtype, packedBytes, out, written, filled, context);
         written += filled;
         filled = 0;
@@ -360,7 +358,7 @@ async function readSpanAndGather(
     }
     // Advance the outer dims (the innermost is the loop above).
     for (let d = last - 1; d >= 0; d--) {
-      const dim = dims[d] as { size: number; stride: number };
+      const dim = dims[d] as Dim;
       index[d] = (index[d] as number) + 1;
       base += dim.stride;
       if ((index[d] as number) < dim.size) {

@@ -145,8 +145,10 @@ class Unpickler {
           break;
         }
         case 0x95: { // FRAME: a length hint only; the data follows inline.
-          const length = this.u64();
-          if (length > this.bytes.length - this.pos) {
+          this.need(8);
+          const length = this.view.getBigUint64(this.pos, true);
+          this.pos += 8;
+          if (length > BigInt(this.bytes.length - this.pos)) {
             throw this.error(`a frame of ${length} bytes runs past the end of the pickle (truncated)`);
           }
           break;
