@@ -35,7 +35,7 @@ export class SafetensorsFolderReader extends CheckpointReaderBase {
     /** The folder (or the index file) the checkpoint was opened from. */
     readonly path: string,
     private readonly owners: ReadonlyMap<string, SafetensorsReader>,
-    /** The shard files, in the order they were opened. */
+    /** The shard files, in name order. */
     readonly files: readonly SafetensorsReader[],
     /** The index's `metadata` object (`{total_size}`), or `{}` without an index. */
     readonly metadata: Readonly<Record<string, unknown>>,
@@ -88,7 +88,7 @@ export class SafetensorsFolderReader extends CheckpointReaderBase {
   private static async openIndex(path: string, indexPath: string): Promise<SafetensorsFolderReader> {
     const { weightMap, metadata } = await readIndex(indexPath);
     const folder = dirname(indexPath);
-    const shardNames = [...new Set(weightMap.values())];
+    const shardNames = [...new Set(weightMap.values())].sort();
     for (const name of shardNames) {
       if (!(await isFile(join(folder, name)))) {
         throw new CheckpointError(indexPath, `${indexPath} names the shard ${name}, which does not exist in ${folder}.`);
