@@ -58,9 +58,10 @@ export class FileRegionSource implements ByteSource {
       const at = this.base + position + done;
       const { bytesRead } = await this.handle.read(target, done, want, at);
       if (bytesRead === 0) {
+        const { size } = await this.handle.stat();
         throw new CheckpointError(
           this.context.path,
-          `${this.context.path} is truncated: ${this.context.key} ends at byte ${this.base + this.byteLength}, but the file ends at byte ${at}.`,
+          `${this.context.path} is truncated: ${this.context.key} ends at byte ${this.base + this.byteLength}, but the file ends at byte ${size}.`,
           this.context.key,
         );
       }
