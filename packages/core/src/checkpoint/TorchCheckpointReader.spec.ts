@@ -120,6 +120,28 @@ describe(TorchCheckpointReader, () => {
     }
   });
 
+  it('reads an expanded (stride-0) view and a DEFLATE storage written by the test', async () => {
+    const path = dir.write(
+      'x.pt',
+      buildTorchCheckpoint({
+        deflate: true,
+        storages: { '0': { dtype: 'BF16', data: new Float32Array([1.5, -2]) } },
+        tensors: [
+          { key: 'bias', storage: '0', shape: [3, 2], stride: [0, 1] },
+          { key: 'second', storage: '0', shape: [4], stride: [0], offset: 1 },
+        ],
+      }),
+    );
+    const reader = await open(path);
+    try {
+      expect(Array.from(await reader.read('bias'))).toEqual([1.5, -2, 1.5, -2, 1.5, -2]);
+      expect(Array.from(await reader.read('second'))).toEqual([-2, -2, -2, -2]);
+      expect(Array.from(await reader.readSlice('bias', 1, 1, 1))).toEqual([-2, -2, -2]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   describe('malformed archives give a CheckpointError naming the file', () => {
     it('a missing file', async () => {
       const path = join(dir.path, 'nope.pt');
@@ -193,6 +215,22 @@ describe(TorchCheckpointReader, () => {
       expect(error).toBeInstanceOf(CheckpointError);
       expect((error as CheckpointError).tensor).toBe('layers.0.w');
       expect(error.message).toBe(`layers.0.w in ${path} reaches element 7 of archive/data/0, which holds 6 elements.`);
+    });
+
+    it('a stride-0 view far larger than its storage', async () => {
+      const path = dir.write(
+        'x.pt',
+        buildTorchCheckpoint({
+          storages: { '0': { dtype: 'F32', data: new Float32Array([1]) } },
+          tensors: [
+            { key: 'small', storage: '0', shape: [8, 4], stride: [0, 0] },
+            { key: 'huge', storage: '0', shape: [2 ** 20, 2 ** 20], stride: [0, 0] },
+          ],
+        }),
+      );
+      expect((await openError(path)).message).toBe(
+        `huge in ${path} is a view of 1099511627776 elements over the 1 elements of archive/data/0; a view that repeats elements is read up to 16777216 elements.`,
+      );
     });
 
     it('a DEFLATE entry that declares more than DEFLATE can produce (a zip bomb)', async () => {

@@ -16,6 +16,13 @@ import { ZipArchive } from './ZipArchive.js';
  */
 export const TORCH_MAX_PICKLE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The most elements a view may have when it has more elements than its storage (a stride-0,
+ * `expand`ed tensor): 2^24 (64 MiB as float32). Without a cap, a hostile file could describe a
+ * view of 2^50 elements over a one-element storage and make the reader allocate it.
+ */
+export const TORCH_MAX_REPEATED_VIEW_ELEMENTS = 2 ** 24;
+
 /** torch's storage classes and the element type of each. */
 const STORAGE_CLASSES: Readonly<Record<string, StorageDtype>> = {
   FloatStorage: 'F32',
@@ -357,7 +364,12 @@ export class TorchCheckpointReader extends CheckpointReaderBase {
       view = sliceView(view, slice.dim, slice.start, slice.length);
     }
     const context = { path: this.path, key: info.key };
-    await readStridedView(await this.archive.source(tensor.storage.entry, context), view, out, context);
+    const source = await this.archive.source(tensor.storage.entry, context);
+    try {
+      await readStridedView(source, view, out, context);
+    } finally {
+      source.close?.();
+    }
   }
 }
 
@@ -458,6 +470,13 @@ function checkExtent(path: string, key: string, tensor: TorchTensor): void {
     last += ((tensor.shape[d] as number) - 1) * (tensor.stride[d] as number);
   }
   const elements = tensor.storage.byteLength / eb;
+  if (numel > elements && numel > TORCH_MAX_REPEATED_VIEW_ELEMENTS) {
+    throw new CheckpointError(
+      path,
+      `${key} in ${path} is a view of ${numel} elements over the ${elements} elements of ${tensor.storage.entry}; a view that repeats elements is read up to ${TORCH_MAX_REPEATED_VIEW_ELEMENTS} elements.`,
+      key,
+    );
+  }
   if (!Number.isSafeInteger(last) || last >= elements) {
     throw new CheckpointError(
       path,

@@ -288,6 +288,12 @@ class InflateSource implements ByteSource {
     }
   }
 
+  close(): void {
+    this.stream?.destroy();
+    this.stream = undefined;
+    this.iterator = undefined;
+  }
+
   private async restart(): Promise<void> {
     this.stream?.destroy();
     try {

@@ -41,6 +41,7 @@ export {
 export type { PickleGlobal, PickleGlobals, UnpickleLimits, UnpickleOptions } from './unpickle.js';
 export {
   TORCH_MAX_PICKLE_BYTES,
+  TORCH_MAX_REPEATED_VIEW_ELEMENTS,
   TORCH_PICKLE_GLOBALS,
   TorchCheckpointReader,
   TorchStorage,

@@ -26,6 +26,8 @@ export interface ByteSource {
    * Throws a {@link CheckpointError} when the underlying file is shorter than declared.
    */
   read(target: Uint8Array, position: number): Promise<void>;
+  /** Releases what the source holds (an inflate stream); reading afterwards is not allowed. */
+  close?(): void;
 }
 
 /** The names an error should carry: the file and the tensor. */
