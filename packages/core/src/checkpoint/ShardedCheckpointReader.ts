@@ -8,7 +8,10 @@ import { copyAlongDim, planShardSlice } from './reshardTensor.js';
  * of the key and the first shard's shape. A key without a dim (absent, or `undefined`) is
  * replicated: every shard holds the whole tensor.
  */
-export type ShardDims = ReadonlyMap<string, number> | ((key: string, shardShape: readonly number[]) => number | undefined);
+export type ShardDims = ReadonlyMap<string, number> | ShardDimFunction;
+
+/** The function form of {@link ShardDims}. */
+export type ShardDimFunction = (key: string, shardShape: readonly number[]) => number | undefined;
 
 /** Options of {@link ShardedCheckpointReader.create}. */
 export interface ShardedCheckpointOptions {

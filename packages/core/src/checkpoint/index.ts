@@ -49,7 +49,7 @@ export {
 } from './TorchCheckpointReader.js';
 export type { TorchCheckpointOptions } from './TorchCheckpointReader.js';
 export { ShardedCheckpointReader } from './ShardedCheckpointReader.js';
-export type { ShardDims, ShardedCheckpointOptions } from './ShardedCheckpointReader.js';
+export type { ShardDimFunction, ShardDims, ShardedCheckpointOptions } from './ShardedCheckpointReader.js';
 export { META_REFERENCE_SHARD_DIMS, metaReferenceShardDims, metaShardFileName, openMetaCheckpoint } from './openMetaCheckpoint.js';
 export type { MetaCheckpointOptions } from './openMetaCheckpoint.js';
 export { openNativeCheckpoint } from './openNativeCheckpoint.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import type { CheckpointReader } from './CheckpointReader.js';
 import { CheckpointError } from './errors.js';
-import { ShardedCheckpointReader, type ShardDims } from './ShardedCheckpointReader.js';
+import { ShardedCheckpointReader, type ShardDimFunction, type ShardDims } from './ShardedCheckpointReader.js';
 import { TorchCheckpointReader, type TorchCheckpointOptions } from './TorchCheckpointReader.js';
 
 /**
@@ -33,7 +33,7 @@ export function metaShardFileName(rank: number): string {
  * dim 0 when a shard holds whole embedding rows (`shape[1] === modelDim`, Llama 3) and along dim 1
  * otherwise (Llama 1 and 2).
  */
-export function metaReferenceShardDims(path: string, modelDim: number | undefined): ShardDims {
+export function metaReferenceShardDims(path: string, modelDim: number | undefined): ShardDimFunction {
   return (key, shape) => {
     if (key === 'tok_embeddings.weight') {
       if (modelDim === undefined) {
