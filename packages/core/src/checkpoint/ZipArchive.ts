@@ -224,9 +224,11 @@ class HandleReader extends yauzl.RandomAccessReader {
   }
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+    // yauzl's own readers call back with `(error, bytesRead)` and check the count itself.
+    const done = callback as (err: Error | null, bytesRead?: number) => void;
     readFully(this.handle, buffer.subarray(offset, offset + length), position).then(
-      (got) => callback(got === length ? null : new Error('unexpected EOF')),
-      (error: unknown) => callback(error as Error),
+      (got) => done(null, got),
+      (error: unknown) => done(error as Error),
     );
   }
 

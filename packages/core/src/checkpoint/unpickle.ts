@@ -65,8 +65,6 @@ export function isPickleTuple(value: unknown): value is readonly unknown[] {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
-const MARK = Symbol('MARK');
-
 /** Opcode names, for messages. */
 const OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT',
