@@ -32,6 +32,7 @@ export const STORAGE_DTYPE_BYTES: Readonly<Record<StorageDtype, number>> = {
 /** The array a tensor is read into: float32 for floating types, int32 for integer and bool types. */
 export type TensorArray = Float32Array | Int32Array;
 
+/** Whether `value` is one of the {@link StorageDtype} names. */
 export function isStorageDtype(value: unknown): value is StorageDtype {
   return typeof value === 'string' && Object.hasOwn(STORAGE_DTYPE_BYTES, value);
 }

@@ -10,7 +10,7 @@ import { TorchCheckpointReader, type TorchCheckpointOptions } from './TorchCheck
 export interface NativeCheckpointOptions extends TorchCheckpointOptions {
   /**
    * The tensor-parallel shard dims by key (fairseq2 names). Needed when the checkpoint has more
-   * than one `tp_NN` folder; fairseq2 takes them from the model (`get_shard_dims`).
+   * than one `tp_NN` folder; fairseq2 takes them from the model (`get_shard_dims`). Default: none.
    */
   readonly shardDims?: ShardDims;
 }
