@@ -1,4 +1,4 @@
-import { crc32, gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 import { Header } from 'tar';
 
@@ -13,6 +13,8 @@ export interface ArchiveEntry {
   readonly linkpath?: string;
   /** Zip only: the uncompressed size written in the headers, to build an archive that lies. */
   readonly declaredSize?: number;
+  /** Zip only: 0 = STORED (default), 8 = DEFLATE, anything else is written as is (a malformed archive). */
+  readonly method?: number;
 }
 
 const TAR_TYPES = {
@@ -57,7 +59,7 @@ export function buildTarGz(entries: readonly ArchiveEntry[]): Buffer {
 }
 
 /**
- * A zip archive of `entries`, stored (no compression), made on "Unix" (so that symbolic links
+ * A zip archive of `entries`, stored (or deflated, per entry), made on "Unix" (so that symbolic links
  * are marked in the external attributes, as Info-ZIP does). Hand-written (APPNOTE.TXT 4.3) so
  * that names are not sanitized and `declaredSize` can lie.
  */
@@ -70,29 +72,31 @@ export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
     const name = Buffer.from(type === 'directory' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path);
     const body = type === 'symlink' ? Buffer.from(entry.linkpath ?? '') : bytesOf(entry.body);
     const crc = crc32(body);
+    const method = entry.method ?? 0;
+    const stored = method === 8 ? deflateRawSync(body) : body;
     const mode = type === 'symlink' ? 0o120777 : type === 'directory' ? 0o040755 : type === 'fifo' ? 0o010644 : 0o100644;
     const size = entry.declaredSize ?? body.byteLength;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4); // version needed
     local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(0, 10); // time, date
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.byteLength, 18);
+    local.writeUInt32LE(stored.byteLength, 18);
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.byteLength, 26);
     local.writeUInt16LE(0, 28);
-    locals.push(local, name, body);
+    locals.push(local, name, stored);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(0, 12);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.byteLength, 20);
+    central.writeUInt32LE(stored.byteLength, 20);
     central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.byteLength, 28);
     central.writeUInt16LE(0, 30); // extra
@@ -102,7 +106,7 @@ export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
     central.writeUInt32LE((mode << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
-    offset += local.byteLength + name.byteLength + body.byteLength;
+    offset += local.byteLength + name.byteLength + stored.byteLength;
   }
   const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);

@@ -8,3 +8,7 @@ export { buildTar, buildTarGz, buildZip } from './archives.js';
 export type { ArchiveEntry } from './archives.js';
 export { bundleForNode, spawnNode, waitUntil } from './node-child.js';
 export type { NodeChild } from './node-child.js';
+export { PickleBuilder } from './pickle.js';
+export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
+export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
+export { MemoryCheckpointReader } from './memoryCheckpoint.js';

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { truncateSync } from 'node:fs';
 
 import { fixturePath, makeTempDir, type TempDir } from '../../../../test/support/index.js';
 import { CheckpointError } from './errors.js';
@@ -79,6 +80,63 @@ describe(SafetensorsReader, () => {
     }
   });
 
+  it('reads row and column slices of a tensor without the rest', async () => {
+    const reader = await SafetensorsReader.open(fixturePath('llama3', 'model.safetensors'));
+    try {
+      const key = 'model.layers.0.mlp.down_proj.weight';
+      expect(reader.shape(key)).toEqual([64, 160]);
+      const full = await reader.read(key);
+      const rows = await reader.readSlice(key, 0, 16, 16);
+      expect(Array.from(rows)).toEqual(Array.from(full.subarray(16 * 160, 32 * 160)));
+      const cols = await reader.readSlice(key, 1, 40, 40);
+      expect(Array.from(cols)).toEqual(Array.from({ length: 64 * 40 }, (_, i) => full[Math.floor(i / 40) * 160 + 40 + (i % 40)]));
+      const into = new Float32Array(64 * 40);
+      expect(await reader.readSlice(key, 1, 40, 40, into)).toBe(into);
+      await expect(reader.readSlice(key, 2, 0, 1)).rejects.toThrow(
+        `Cannot slice ${key} of ${reader.path} along dim 2: the tensor has 2 dims.`,
+      );
+      await expect(reader.readSlice(key, 1, 150, 20)).rejects.toThrow(
+        `Cannot read [150, 170) along dim 1 of ${key} in ${reader.path}: the dim has size 160.`,
+      );
+      await expect(reader.read(key, new Int32Array(64 * 160))).rejects.toThrow(
+        `The destination of ${key} is an Int32Array, but the tensor is of type F32, read as float32.`,
+      );
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('names the tensor whose int64 values do not fit in int32', async () => {
+    const longs = new BigInt64Array([1n, 2n ** 40n]);
+    const path = dir.write('x.safetensors', safetensorsBytes({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(longs.buffer)));
+    const reader = await SafetensorsReader.open(path);
+    try {
+      const error = await reader.readInt32('ids').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect((error as CheckpointError).tensor).toBe('ids');
+      expect((error as Error).message).toBe(`ids in ${path} holds a value at index 1 that does not fit in int32.`);
+      expect(Array.from(await reader.readSlice('ids', 0, 0, 1))).toEqual([1]);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('reports a file cut short after it was opened, naming the tensor', async () => {
+    const header = { t: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
+    const dataStart = 8 + JSON.stringify(header).length;
+    const path = dir.write('x.safetensors', safetensorsBytes(header, new Uint8Array(8)));
+    const reader = await SafetensorsReader.open(path);
+    truncateSync(path, dataStart + 4);
+    try {
+      const error = await reader.read('t').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect((error as CheckpointError).tensor).toBe('t');
+      expect((error as Error).message).toBe(`${path} is truncated: t ends at byte ${dataStart + 8}, but the file ends at byte ${dataStart + 4}.`);
+    } finally {
+      await reader.close();
+    }
+  });
+
   describe('malformed files', () => {
     const cases: [string, Uint8Array, string][] = [
       ['too short', new Uint8Array(3), 'the file has 3 bytes, fewer than the 8-byte header length.'],
@@ -112,6 +170,11 @@ describe(SafetensorsReader, () => {
         'offsets past the data',
         safetensorsBytes({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(4)),
         't ends at data offset 16, past the end of the data (4 bytes).',
+      ],
+      [
+        'a size in bytes beyond 2^53',
+        safetensorsBytes({ t: { dtype: 'F64', shape: [2 ** 51], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        'the shape of t [2251799813685248] has more bytes than can be counted.',
       ],
       [
         'overflowing shape',

@@ -6,11 +6,19 @@ import {
   STORAGE_DTYPE_BYTES,
   isFloatingDtype,
   isStorageDtype,
-  narrowToInt32,
-  widenToFloat32,
-  type StorageDtype,
+  type TensorArray,
 } from './dtypes.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointReaderBase, type CheckpointTensorInfo, type TensorSlice } from './CheckpointReader.js';
+import { CheckpointError, CheckpointNotFoundError } from './errors.js';
+import {
+  FileRegionSource,
+  READ_CHUNK_BYTES,
+  contiguousStrides,
+  readFully,
+  readStridedView,
+  sliceView,
+  type StridedView,
+} from './stridedRead.js';
 
 /**
  * The largest header accepted: the safetensors reference implementation refuses headers over
@@ -19,14 +27,8 @@ import { CheckpointError } from './errors.js';
  */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
 
-/** Bytes read per positioned read: bounds the temporary buffer when widening bf16/f16. */
-const READ_CHUNK_BYTES = 16 * 1024 * 1024;
-
 /** One tensor's entry in a safetensors header. */
-export interface SafetensorsTensorInfo {
-  readonly key: string;
-  readonly dtype: StorageDtype;
-  readonly shape: readonly number[];
+export interface SafetensorsTensorInfo extends CheckpointTensorInfo {
   /** Absolute offset of the first byte in the file. */
   readonly offset: number;
   readonly byteLength: number;
@@ -35,9 +37,10 @@ export interface SafetensorsTensorInfo {
 }
 
 /**
- * A safetensors file, read lazily: the header when opened, then each tensor on request with
- * positioned reads straight into the destination array. Never reads the whole file into one
- * buffer, so files over 2 GiB work and the extra memory is one read chunk.
+ * A safetensors file, read lazily: the header when opened, then each tensor (or a slice of it) on
+ * request with positioned reads straight into the destination array. Never reads the whole file
+ * into one buffer and never asks for more than {@link READ_CHUNK_BYTES} per read, so files over
+ * 2 GiB work (offsets are plain numbers, exact up to 2^53) and the extra memory is one read chunk.
  *
  * Written by hand because no maintained npm package reads tensor data from a local file
  * (`@huggingface/hub` parses headers through the Hub protocol only; js-ecosystem.md §5).
@@ -46,14 +49,18 @@ export interface SafetensorsTensorInfo {
  * `{key: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then the data;
  * offsets are relative to the end of the header.
  */
-export class SafetensorsReader {
+export class SafetensorsReader extends CheckpointReaderBase {
+  readonly format = 'safetensors';
+
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
     private readonly infos: ReadonlyMap<string, SafetensorsTensorInfo>,
     /** The `__metadata__` string map (`{"format": "pt"}` in files written by PyTorch). */
     readonly metadata: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    super();
+  }
 
   /**
    * Opens `path` and validates its header: a bounded length, a JSON object, a known dtype and
@@ -66,7 +73,7 @@ export class SafetensorsReader {
     if (endianness() !== 'LE') {
       throw new NotSupportedError('Reading safetensors files needs a little-endian machine.');
     }
-    const handle = await open(path, 'r');
+    const handle = await openFile(path);
     try {
       const { infos, metadata } = await readHeader(path, handle);
       return new SafetensorsReader(path, handle, infos, metadata);
@@ -81,7 +88,7 @@ export class SafetensorsReader {
     return [...this.infos.keys()];
   }
 
-  has(key: string): boolean {
+  override has(key: string): boolean {
     return this.infos.has(key);
   }
 
@@ -107,47 +114,23 @@ export class SafetensorsReader {
         key,
       );
     }
-    const out = this.destination(info, into);
-    const elementBytes = STORAGE_DTYPE_BYTES[info.dtype];
-    if (info.dtype === 'F32') {
-      await this.readRange(info, new Uint8Array(out.buffer, out.byteOffset, info.byteLength), 0, info.byteLength);
-      return out;
-    }
-    const chunkElements = Math.max(1, Math.floor(READ_CHUNK_BYTES / elementBytes));
-    const scratch = new Uint8Array(Math.min(info.byteLength, chunkElements * elementBytes));
-    for (let start = 0; start < info.numel; start += chunkElements) {
-      const count = Math.min(chunkElements, info.numel - start);
-      await this.readRange(info, scratch, start * elementBytes, count * elementBytes);
-      widenToFloat32(info.dtype, scratch, out, start, count);
-    }
-    return out;
+    return (await this.read(key, into)) as Float32Array;
   }
 
   /** Reads an integer tensor as int32; a value that does not fit is an error naming it. */
-  async readInt32(key: string): Promise<Int32Array> {
+  async readInt32(key: string, into?: Int32Array): Promise<Int32Array> {
     const info = this.info(key);
     if (isFloatingDtype(info.dtype)) {
       throw new CheckpointError(this.path, `${key} in ${this.path} is of type ${info.dtype}, not an integer type.`, key);
     }
-    const bytes = new Uint8Array(info.byteLength);
-    await this.readRange(info, bytes, 0, info.byteLength);
-    const out = new Int32Array(info.numel);
-    const bad = narrowToInt32(info.dtype, bytes, out, 0, info.numel);
-    if (bad >= 0) {
-      throw new CheckpointError(
-        this.path,
-        `${key} in ${this.path} holds a value at index ${bad} that does not fit in int32.`,
-        key,
-      );
-    }
-    return out;
+    return (await this.read(key, into)) as Int32Array;
   }
 
   /** Raw bytes of `key`, as stored. */
   async readBytes(key: string): Promise<Uint8Array> {
     const info = this.info(key);
     const bytes = new Uint8Array(info.byteLength);
-    await this.readRange(info, bytes, 0, info.byteLength);
+    await this.source(info).read(bytes, 0);
     return bytes;
   }
 
@@ -155,31 +138,29 @@ export class SafetensorsReader {
     await this.handle.close();
   }
 
-  private destination(info: SafetensorsTensorInfo, into: Float32Array | undefined): Float32Array {
-    if (into === undefined) {
-      return new Float32Array(info.numel);
+  protected async readInto(info: CheckpointTensorInfo, slice: TensorSlice | undefined, out: TensorArray): Promise<void> {
+    const entry = info as SafetensorsTensorInfo;
+    let view: StridedView = { dtype: entry.dtype, offset: 0, shape: entry.shape, stride: contiguousStrides(entry.shape) };
+    if (slice !== undefined) {
+      view = sliceView(view, slice.dim, slice.start, slice.length);
     }
-    if (into.length !== info.numel) {
-      throw new RangeError(`The destination of ${info.key} holds ${into.length} elements, but the tensor has ${info.numel}.`);
-    }
-    return into;
+    await readStridedView(this.source(entry), view, out, { path: this.path, key: entry.key });
   }
 
-  /** Reads `length` bytes at `info.offset + start` into `target[0..length)`, failing on a short file. */
-  private async readRange(info: SafetensorsTensorInfo, target: Uint8Array, start: number, length: number): Promise<void> {
-    let done = 0;
-    while (done < length) {
-      const want = Math.min(length - done, READ_CHUNK_BYTES);
-      const { bytesRead } = await this.handle.read(target, done, want, info.offset + start + done);
-      if (bytesRead === 0) {
-        throw new CheckpointError(
-          this.path,
-          `${this.path} is truncated: ${info.key} ends at byte ${info.offset + info.byteLength}, but the file ends at byte ${info.offset + start + done}.`,
-          info.key,
-        );
-      }
-      done += bytesRead;
+  private source(info: SafetensorsTensorInfo): FileRegionSource {
+    return new FileRegionSource(this.handle, info.offset, info.byteLength, { path: this.path, key: info.key });
+  }
+}
+
+/** Opens `path` for reading; a missing file is a {@link CheckpointNotFoundError}. */
+export async function openFile(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CheckpointNotFoundError(path, { cause: error });
     }
+    throw error;
   }
 }
 
@@ -195,7 +176,7 @@ async function readHeader(
     fail(`the file has ${fileSize} bytes, fewer than the 8-byte header length.`);
   }
   const prefix = Buffer.alloc(8);
-  await handle.read(prefix, 0, 8, 0);
+  await readFully(handle, prefix, 0);
   const headerLength = prefix.readBigUInt64LE(0);
   if (headerLength > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
     fail(`the header length ${headerLength} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes.`);
@@ -205,7 +186,7 @@ async function readHeader(
     fail(`the header length ${headerBytes} runs past the end of the file (${fileSize} bytes).`);
   }
   const raw = Buffer.alloc(headerBytes);
-  await handle.read(raw, 0, headerBytes, 8);
+  await readFully(handle, raw, 8);
   let header: unknown;
   try {
     header = JSON.parse(raw.toString('utf8'));
@@ -224,7 +205,7 @@ async function readHeader(
       metadata = parseMetadata(value, fail);
       continue;
     }
-    entries.push(parseEntry(key, value, dataStart, fail));
+    entries.push(parseEntry(path, key, value, dataStart, fail));
   }
   entries.sort((a, b) => a.offset - b.offset);
   let expected = dataStart;
@@ -257,6 +238,7 @@ function parseMetadata(value: unknown, fail: (reason: string) => never): Record<
 }
 
 function parseEntry(
+  path: string,
   key: string,
   value: unknown,
   dataStart: number,
@@ -289,11 +271,14 @@ function parseEntry(
   }
   const [begin, end] = offsets as [number, number];
   const byteLength = numel * STORAGE_DTYPE_BYTES[dtype];
+  if (!Number.isSafeInteger(byteLength)) {
+    fail(`the shape of ${key} ${JSON.stringify(shape)} has more bytes than can be counted.`, key);
+  }
   if (end - begin !== byteLength) {
     fail(
       `${key} is ${JSON.stringify(shape)} of ${dtype} (${byteLength} bytes), but its data_offsets span ${end - begin} bytes.`,
       key,
     );
   }
-  return { key, dtype, shape: shape as number[], offset: dataStart + begin, byteLength, numel };
+  return { key, dtype, shape: shape as number[], path, offset: dataStart + begin, byteLength, numel };
 }

@@ -2,3 +2,4 @@ export { registerLibrary } from './lib.js';
 export type { LibraryOptions } from './lib.js';
 export { registerAssetDownloadManager, registerAssetDownloads } from './downloads.js';
 export type { AssetDownloadsOptions } from './downloads.js';
+export { registerCheckpointLoaders } from './checkpoint.js';

@@ -1,4 +1,5 @@
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
+import { registerCheckpointLoaders } from './checkpoint.js';
 import { registerAssetDownloads } from './downloads.js';
 
 /** Options of {@link registerLibrary}. */
@@ -14,4 +15,5 @@ export interface LibraryOptions {
  */
 export function registerLibrary(container: DependencyContainer, options: LibraryOptions): void {
   registerAssetDownloads(container, { noProgress: options.noProgress });
+  registerCheckpointLoaders(container);
 }
