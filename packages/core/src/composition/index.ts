@@ -1,2 +1,11 @@
 export { registerLibrary } from './lib.js';
 export type { LibraryOptions } from './lib.js';
+export {
+  registerAssetCardValidator,
+  registerAssetEnvironmentResolver,
+  registerAssets,
+  registerFileAssets,
+  registerInMemoryAssets,
+  registerPackageAssets,
+} from './assets.js';
+export type { RegisterFileAssetsOptions } from './assets.js';

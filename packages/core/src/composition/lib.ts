@@ -1,4 +1,5 @@
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
+import { registerAssets } from './assets.js';
 
 /** Options of {@link registerLibrary}. */
 export interface LibraryOptions {
@@ -12,6 +13,6 @@ export interface LibraryOptions {
  * `extras` run after it and may add to collections, never replace.
  */
 export function registerLibrary(container: DependencyContainer, options: LibraryOptions): void {
-  void container;
   void options;
+  registerAssets(container);
 }
