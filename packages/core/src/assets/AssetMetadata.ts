@@ -91,11 +91,15 @@ export function describeValueType(value: unknown): string {
   return typeof value;
 }
 
-/** Whether `value` is a plain object (a YAML mapping), not a list or null. */
+/**
+ * Whether `value` is a plain object (a YAML mapping), not a list, null or a class instance. Objects
+ * from another realm (`structuredClone` under a vm context) count: their prototype is that realm's
+ * `Object.prototype`.
+ */
 export function isPlainObject(value: unknown): value is { readonly [key: string]: unknown } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return false;
   }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }

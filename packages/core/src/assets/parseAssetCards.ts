@@ -9,6 +9,7 @@ import {
   isSeq,
   LineCounter,
   Parser,
+  visit,
   type CST,
   type Document,
   type Node as YamlNode,
@@ -98,6 +99,7 @@ export function parseAssetCards(text: string, options: ParseAssetCardsOptions): 
       version: '1.2',
       schema: 'core',
       customTags: [],
+      resolveKnownTags: false, // !!binary, !!set, !!omap, !!timestamp would otherwise resolve in 1.2 too.
       merge: false,
       uniqueKeys: true,
       intAsBigInt: false,
@@ -133,7 +135,7 @@ function readDocument(
 
   const syntax = doc.errors[0] ?? doc.warnings[0];
   if (syntax !== undefined) {
-    return new AssetMetadataError(source, describeYamlError(syntax, text), { location: at(syntax.pos[0]) });
+    return new AssetMetadataError(source, describeYamlError(syntax, doc, text), { location: at(syntax.pos[0]) });
   }
   const contents = doc.contents as ParsedNode | null;
   const docStart = doc.range[0];
@@ -192,11 +194,11 @@ function readDocument(
 }
 
 /** The message for a yaml parse error or warning, with the offending text where it helps. */
-function describeYamlError(error: YAMLError, text: string): string {
+function describeYamlError(error: YAMLError, doc: Document.Parsed, text: string): string {
   const snippet = text.slice(error.pos[0], error.pos[1]);
   switch (error.code) {
     case 'DUPLICATE_KEY':
-      return `\`${snippet}\` key is defined twice in the same mapping.`;
+      return `\`${keyAt(doc, error.pos[0]) ?? snippet}\` key is defined twice in the same mapping.`;
     case 'TAG_RESOLVE_FAILED':
       return `\`${snippet}\` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.`;
     default: {
@@ -204,6 +206,22 @@ function describeYamlError(error: YAMLError, text: string): string {
       return `YAML syntax error: ${message}${/[.!?]$/.test(message) ? '' : '.'}`;
     }
   }
+}
+
+/** The text of the mapping key that starts at `offset`, if any. */
+function keyAt(doc: Document.Parsed, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      const key = pair.key as ParsedNode | null;
+      if (key !== null && key.range[0] === offset && isScalar(key)) {
+        found = String(key.value);
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 function describeNode(node: YamlNode, doc: Document.Parsed): string {

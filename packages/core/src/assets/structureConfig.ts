@@ -184,24 +184,31 @@ function describeUnion(union: ErrorObject, errors: readonly ErrorObject[], path:
   }
   const values: string[] = [];
   const types: string[] = [];
-  for (const e of branches) {
-    const params = e.params as Record<string, unknown>;
-    if (e.keyword === 'const') {
-      values.push(JSON.stringify(params['allowedValue']));
-    } else if (e.keyword === 'enum') {
-      values.push(...(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)));
-    } else {
-      types.push(...String(params['type']).split(',').map(typeName));
+  const branchOf = (e: ErrorObject): string => e.schemaPath.slice(union.schemaPath.length + 1).split('/')[0] ?? '';
+  for (const branch of new Set(branches.map(branchOf))) {
+    const own = branches.filter((e) => branchOf(e) === branch);
+    // A `const` or `enum` branch also fails its `type` check: its values say it all.
+    const valued = own.filter((e) => e.keyword === 'const' || e.keyword === 'enum');
+    for (const e of valued.length > 0 ? valued : own) {
+      const params = e.params as Record<string, unknown>;
+      if (e.keyword === 'const') {
+        values.push(JSON.stringify(params['allowedValue']));
+      } else if (e.keyword === 'enum') {
+        values.push(...(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)));
+      } else {
+        types.push(...String(params['type']).split(',').map(typeName));
+      }
     }
   }
-  // A `const` branch also fails its `type` check when the type differs: the value list says it all.
-  const uniqueTypes = [...new Set(types)].filter((t) => values.length === 0 || !['string', 'number', 'integer', 'boolean'].includes(t));
+  const uniqueValues = [...new Set(values)];
+  const uniqueTypes = [...new Set(types)];
   const expected =
-    values.length > 0 && uniqueTypes.length === 0
-      ? `one of ${[...new Set(values)].join(', ')}`
-      : values.length === 0
+    uniqueTypes.length === 0
+      ? `one of ${uniqueValues.join(', ')}`
+      : uniqueValues.length === 0
         ? `of type ${uniqueTypes.join(' or ')}`
-        : `one of ${[...new Set(values)].join(', ')} or of type ${uniqueTypes.join(' or ')}`;
-  const but = values.length > 0 ? describeActual(actual) : `of type ${describeValueType(actual)}`;
+        : `one of ${uniqueValues.join(', ')} or of type ${uniqueTypes.join(' or ')}`;
+  const scalar = typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean';
+  const but = uniqueValues.length > 0 && scalar ? describeActual(actual) : `of type ${describeValueType(actual)}`;
   return `${subject(path)} is expected to be ${expected}, but is ${but} instead.`;
 }
