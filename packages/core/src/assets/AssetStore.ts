@@ -6,6 +6,7 @@ import { AssetCard, type AssetCardFieldData } from './AssetCard.js';
 import type { AssetMetadataEntry, AssetMetadataProvider } from './AssetMetadata.js';
 import type { AssetMetadataSource } from './AssetMetadataSource.js';
 import {
+  AssetCardCycleError,
   AssetCardError,
   AssetMetadataError,
   AssetNotFoundError,
@@ -235,7 +236,7 @@ export class StandardAssetStore implements AssetStore {
   }
 }
 
-function cycleError(chain: readonly string[], baseName: string, baseField: AssetCardFieldData): AssetCardError {
+function cycleError(chain: readonly string[], baseName: string, baseField: AssetCardFieldData): AssetCardCycleError {
   const start = chain.indexOf(baseName);
   const cycle = [...chain.slice(start), baseName].join(' -> ');
   const leaf = chain[chain.length - 1] as string;
@@ -244,9 +245,10 @@ function cycleError(chain: readonly string[], baseName: string, baseField: Asset
     overlay !== undefined && baseName === leaf
       ? ` \`${overlay}\` is an overlay of \`${leaf}\` and extends it already: it needs no \`base\` field.`
       : '';
-  return new AssetCardError(
+  return new AssetCardCycleError(
     leaf,
     `The \`${chain[0] as string}\` asset card has a cycle in its \`base\` chain: ${cycle}.${hint}`,
+    [...chain.slice(start), baseName],
     { field: 'base', location: baseField.data.location },
   );
 }

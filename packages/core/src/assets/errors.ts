@@ -65,6 +65,23 @@ export class AssetCardError extends Fs2Error {
 }
 
 /**
+ * A chain of references between cards loops: `base` fields (`a -> b -> a`, or `foo@user` with
+ * `base: foo`) or `tokenizer_ref` fields. {@link cycle} lists the cards of the loop, first and
+ * last the same; the message also shows how the chain reached it.
+ */
+export class AssetCardCycleError extends AssetCardError {
+  constructor(
+    cardName: string,
+    reason: string,
+    /** The cards of the loop, in order, the first repeated at the end. */
+    readonly cycle: readonly string[],
+    options: AssetCardErrorOptions = {},
+  ) {
+    super(cardName, reason, options);
+  }
+}
+
+/**
  * A card source holds something that is not a valid set of cards: malformed YAML, a document
  * that is not a mapping, an invalid name, a file over the size limit, a name defined twice.
  */

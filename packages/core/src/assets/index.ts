@@ -3,6 +3,7 @@ export { AssetUri, redactText } from './AssetUri.js';
 export type { SourceLocation } from './SourceLocation.js';
 export { formatLocation } from './SourceLocation.js';
 export {
+  AssetCardCycleError,
   AssetCardError,
   AssetMetadataError,
   AssetNotFoundError,

@@ -1,6 +1,6 @@
 import type { AssetCard } from './AssetCard.js';
 import type { AssetStore } from './AssetStore.js';
-import { AssetCardError } from './errors.js';
+import { AssetCardCycleError, AssetCardError } from './errors.js';
 
 /** The field by which a card borrows another card's tokenizer (fairseq2's `tokenizer_ref`). */
 export const TOKENIZER_REF_FIELD = 'tokenizer_ref';
@@ -30,9 +30,10 @@ export function resolveTokenizerReference(store: AssetStore, card: AssetCard): A
       });
     }
     if (chain.includes(next.name)) {
-      throw new AssetCardError(
+      throw new AssetCardCycleError(
         current.name,
         `The \`${card.name}\` asset card has a cycle in its \`${TOKENIZER_REF_FIELD}\` chain: ${[...chain, next.name].join(' -> ')}.`,
+        [...chain.slice(chain.indexOf(next.name)), next.name],
         { field: TOKENIZER_REF_FIELD, location: ref.location },
       );
     }

@@ -6,7 +6,7 @@ import { splitCanonicalAssetName } from './assetNames.js';
 import type { AssetCard } from './AssetCard.js';
 import type { AssetCardValidator } from './AssetCardValidator.js';
 import type { AssetStore } from './AssetStore.js';
-import { AssetCardError, AssetMetadataError, type AssetProblem } from './errors.js';
+import { AssetCardCycleError, AssetCardError, AssetMetadataError, type AssetProblem } from './errors.js';
 import { formatLocation } from './SourceLocation.js';
 
 /** Options of {@link validateAssetStore}. */
@@ -94,10 +94,18 @@ async function realPaths(paths: readonly string[], cwd: string): Promise<string[
   );
 }
 
+/**
+ * Each problem once: the same message at the same place (a missing base seen from every card
+ * below it), and one report per loop (a cycle seen from each of its cards and from the cards
+ * below it).
+ */
 function dedupe(problems: readonly AssetProblem[]): AssetProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
-    const key = `${p.location === undefined ? '' : formatLocation(p.location)}\u0000${p.reason}`;
+    const key =
+      p instanceof AssetCardCycleError
+        ? `cycle\u0000${p.field ?? ''}\u0000${[...new Set(p.cycle)].sort().join('\u0000')}`
+        : `${p.location === undefined ? '' : formatLocation(p.location)}\u0000${p.reason}`;
     if (seen.has(key)) {
       return false;
     }
