@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { caught, yamlProvider, yamlStore } from '../../../../test/support/index.js';
 import type { AssetMetadataSource } from './AssetMetadataSource.js';
 import { StandardAssetStore } from './AssetStore.js';
-import { AssetCardError, AssetMetadataError, AssetNotFoundError, AssetSourceNotFoundError } from './errors.js';
+import { AssetCardCycleError, AssetCardError, AssetMetadataError, AssetNotFoundError, AssetSourceNotFoundError } from './errors.js';
 
 const MODELS = '/cards/models.yaml';
 const USER = '/home/u/.config/fairseq2/assets/mine.yaml';
@@ -176,11 +176,20 @@ tokenizer: /user/bar
       const store = yamlStore({ builtin: { [MODELS]: 'name: a\nbase: b\n---\nname: b\nbase: c\n---\nname: c\nbase: a\n' } });
       const error = caught(() => store.retrieveCard('a'));
 
-      expect(error).toBeInstanceOf(AssetCardError);
+      expect(error).toBeInstanceOf(AssetCardCycleError);
       expect(error.message).toBe(`The \`a\` asset card has a cycle in its \`base\` chain: a -> b -> c -> a. (${MODELS}:8:7)`);
+      expect(error).toMatchObject({ cycle: ['a', 'b', 'c', 'a'], cardName: 'c', field: 'base' });
       expect(caught(() => store.retrieveCard('b')).message).toBe(
         `The \`b\` asset card has a cycle in its \`base\` chain: b -> c -> a -> b. (${MODELS}:2:7)`,
       );
+    });
+
+    it('shows a cycle reached from a card below it', () => {
+      const store = yamlStore({ builtin: { [MODELS]: 'name: leaf\nbase: a\n---\nname: a\nbase: b\n---\nname: b\nbase: a\n' } });
+      const error = caught(() => store.retrieveCard('leaf'));
+
+      expect(error.message).toBe(`The \`leaf\` asset card has a cycle in its \`base\` chain: a -> b -> a. (${MODELS}:8:7)`);
+      expect(error).toMatchObject({ cycle: ['a', 'b', 'a'] });
     });
 
     it('shows a card that is its own base', () => {

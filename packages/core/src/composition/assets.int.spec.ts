@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { caughtAsync, makeTempDir, type TempDir } from '../../../../test/support/index.js';
 import { AssetConfigLoader } from '../assets/AssetConfigLoader.js';
+import { AssetCardValidator } from '../assets/AssetCardValidator.js';
 import { AssetStore, AssetStoreOptions } from '../assets/AssetStore.js';
 import { AssetWarningListener } from '../assets/AssetWarningListener.js';
 import { builtinCardsDir } from '../assets/builtinCards.js';
@@ -16,6 +17,7 @@ import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
 import { createFairseq2, initFairseq2, shutdownFairseq2 } from '../runtime/init.js';
 import {
+  registerAssetCardValidator,
   registerAssetEnvironmentResolver,
   registerFileAssets,
   registerInMemoryAssets,
@@ -126,6 +128,25 @@ describe('asset composition', () => {
     ).resolve(AssetStore);
 
     expect(store.retrieveCard('linked_model').file).toBe(join(dir.path, 'pkgs/acme/cards/a.yaml'));
+  });
+
+  it('finds the package the working directory is in (self-reference)', async () => {
+    dir.write('self/package.json', JSON.stringify({ name: 'self-cards' }));
+    dir.write('self/cards/s.yaml', 'name: self_model\n');
+    const sub = dir.mkdir('self/src/deep');
+
+    const store = (
+      await createFairseq2({ env, cwd: sub, extensions: false, extras: (c) => registerPackageAssets(c, 'self-cards') })
+    ).resolve(AssetStore);
+
+    expect(store.retrieveCard('self_model').source).toBe('package:self-cards');
+  });
+
+  it('registers card validators', async () => {
+    const validator = { name: 'v', validate: () => [] };
+    const resolver = await world((c) => registerAssetCardValidator(c, validator));
+
+    expect(resolver.resolveAll(AssetCardValidator)).toEqual([validator]);
   });
 
   it('names a missing package, a package without cards, and a missing path', async () => {
