@@ -1,4 +1,5 @@
 import type { AssetMetadataEntry, AssetMetadataField, AssetValue } from './AssetMetadata.js';
+import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { AssetCardField } from './AssetCardField.js';
 import { AssetCardError } from './errors.js';
 import type { SourceLocation } from './SourceLocation.js';
@@ -44,7 +45,7 @@ export class AssetCard {
 
   constructor(init: AssetCardInit) {
     if (init.entries.length === 0) {
-      throw new AssetCardError(init.name, `The \`${init.name}\` asset card has no entry.`);
+      throw new InvalidArgumentError('init', `The \`${init.name}\` asset card needs at least one entry.`);
     }
     this.name = init.name;
     this.base = init.base;
