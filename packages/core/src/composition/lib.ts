@@ -1,4 +1,5 @@
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
+import { registerAssets } from './assets.js';
 import { registerCheckpointLoaders } from './checkpoint.js';
 import { registerAssetDownloads } from './downloads.js';
 
@@ -14,6 +15,7 @@ export interface LibraryOptions {
  * `extras` run after it and may add to collections, never replace.
  */
 export function registerLibrary(container: DependencyContainer, options: LibraryOptions): void {
+  registerAssets(container);
   registerAssetDownloads(container, { noProgress: options.noProgress });
   registerCheckpointLoaders(container);
 }
