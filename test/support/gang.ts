@@ -1,6 +1,6 @@
 // Not re-exported by index.ts: it imports @fs2/core (and with it TF.js), which tests that only need
 // temporary folders or fixtures should not pay for. Import it as `test/support/gang.js`.
-import { afterEach } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -21,7 +21,7 @@ export function gangFixture(name: string): URL {
 
 /**
  * Starts thread gang hosts on fixtures and closes every one of them after each test, so that a
- * failing test leaves no worker running.
+ * failing test leaves no worker running; then checks that no worker of any host is left.
  */
 export function useThreadGangHosts(): {
   start<TApi extends ThreadGangApiShape<TApi> = ThreadGangApi>(
@@ -32,6 +32,7 @@ export function useThreadGangHosts(): {
   const hosts: ThreadGangHost<never>[] = [];
   afterEach(async () => {
     await Promise.all(hosts.splice(0).map((host) => host.close()));
+    expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
   });
   return {
     async start(fixture, options) {

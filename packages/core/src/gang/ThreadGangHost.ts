@@ -7,9 +7,9 @@ import { GangError, type GangFailureKind } from './GangError.js';
 import {
   deserializeError,
   describeError,
+  serializeError,
   PROTOCOL_VERSION,
   type HostToWorker,
-  type SerializedError,
   type WorkerBootData,
   type WorkerToHost,
 } from './protocol.js';
@@ -119,6 +119,16 @@ interface PendingRequest {
 }
 
 type State = 'starting' | 'running' | 'failed';
+
+/**
+ * Node's exit code for a module whose top-level await never settles (nodejs.org/api/process.html,
+ * "Exit codes"): the bootstrap awaits the setup at its top level, so a worker whose setup awaits a
+ * promise that nothing can settle drains its event loop and exits with it.
+ */
+const UNSETTLED_TOP_LEVEL_AWAIT = 13;
+
+/** The workers of every host of this module that have not exited yet. */
+let liveWorkersInProcess = 0;
 
 /**
  * Runs a gang of worker threads in this process: `size` workers, each running the bootstrap of
@@ -255,9 +265,10 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
           this.#alive[later] = false;
         }
         this.workers = workers;
-        this.#fail('threw', [rank], 'start', `Rank ${rank} of the thread gang could not be started: ${describeError(asSerialized(error))}.`, error);
+        this.#fail('threw', [rank], 'start', `Rank ${rank} of the thread gang could not be started: \`${describeError(serializeError(error))}\`.`, error);
         return;
       }
+      liveWorkersInProcess += 1;
       this.#listen(worker, rank);
       workers.push(worker);
     }
@@ -274,6 +285,14 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
         );
       }, settings.startTimeoutMs);
     }
+  }
+
+  /**
+   * The number of workers, over every host of this process, that have not exited yet: a leak check
+   * for tests and for programs that start and close hosts repeatedly.
+   */
+  static get liveWorkersInProcess(): number {
+    return liveWorkersInProcess;
   }
 
   /** The names of the request handlers (rank 0's), known once started. */
@@ -338,7 +357,7 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
         reject(
           new InvalidArgumentError(
             'payload',
-            `The payload of the \`${method}\` request cannot be sent to the workers: ${describeError(asSerialized(error))}.`,
+            `The payload of the \`${method}\` request cannot be sent to the workers: \`${describeError(serializeError(error))}\`.`,
             { cause: error },
           ),
         );
@@ -392,18 +411,17 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
         'threw',
         [rank],
         this.#currentOperation(rank),
-        `Rank ${rank} of the thread gang failed${this.#during(rank)}: a message from its worker could not be deserialized (${describeError(asSerialized(error))}).`,
+        `Rank ${rank} of the thread gang failed${this.#during(rank)}: a message from its worker could not be deserialized: \`${describeError(serializeError(error))}\`.`,
         error,
       );
     });
     worker.on('error', (error: Error) => {
-      this.#fail(
-        'crashed',
-        [rank],
-        this.#currentOperation(rank),
-        `Rank ${rank} of the thread gang failed${this.#during(rank)}: its worker crashed with an uncaught \`${describeError(asSerialized(error))}\`.`,
-        error,
-      );
+      const described = describeError(serializeError(error));
+      const what =
+        (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `its worker ran out of memory (\`${described}\`)`
+          : `its worker crashed with an uncaught \`${described}\``;
+      this.#fail('crashed', [rank], this.#currentOperation(rank), `Rank ${rank} of the thread gang failed${this.#during(rank)}: ${what}.`, error);
     });
     worker.on('exit', (code: number) => {
       if (!this.#terminating) {
@@ -411,11 +429,16 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
           'exited',
           [rank],
           this.#currentOperation(rank),
-          `Rank ${rank} of the thread gang failed${this.#during(rank)}: its worker exited with code ${code}.`,
+          `Rank ${rank} of the thread gang failed${this.#during(rank)}: its worker exited with code ${code}${
+            code === UNSETTLED_TOP_LEVEL_AWAIT && !this.#ready[rank]
+              ? ' (an unsettled top-level await: its setup awaits a promise that nothing can settle)'
+              : ''
+          }.`,
         );
       }
       this.#alive[rank] = false;
       this.#outstanding[rank] = 0;
+      liveWorkersInProcess -= 1;
       if (this.liveWorkerCount === 0) {
         clearTimeout(this.#graceTimer);
         this.#resolveExited();
@@ -585,14 +608,6 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
       }
     });
   }
-}
-
-function asSerialized(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-  }
-  return { name: 'Error', message: String(error), nonError: true };
 }
 
 /**

@@ -48,8 +48,21 @@ export interface SerializedError {
   readonly nonError?: true;
 }
 
+/**
+ * Whether `value` looks like an error. Not `instanceof Error`: an error may come from another realm
+ * (a `DOMException` from Node's structured clone seen from a vm context, as under jest).
+ */
+export function isErrorLike(value: unknown): value is Error {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
+  if (isErrorLike(error)) {
     const code = (error as { code?: unknown }).code;
     return {
       name: error.name,
