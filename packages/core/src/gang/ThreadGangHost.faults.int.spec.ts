@@ -263,6 +263,18 @@ describe('ThreadGangHost failures', () => {
       expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
     });
 
+    it('fails when the init data cannot be cloned into a worker', async () => {
+      const start = ThreadGangHost.start({ entry: gangFixture(FAULTS), size: 2, initData: { fn: () => 1 } });
+
+      await expect(start).rejects.toMatchObject({
+        kind: 'threw',
+        ranks: [0],
+        operation: 'start',
+        message: 'Rank 0 of the thread gang could not be started: `DataCloneError: ()=>1 could not be cloned.`.',
+      });
+      expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
+    });
+
     it('fails when the worker module has no setup function', async () => {
       const entry = gangFixture('noDefaultExport.mjs');
 

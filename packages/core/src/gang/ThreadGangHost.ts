@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { InvalidArgumentError, OperationalError } from '../errors/Fs2Error.js';
+import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import { compiledModuleUrl } from './compiledModuleUrl.js';
 import { GangError, type GangFailureKind } from './GangError.js';
 import {
   deserializeError,
@@ -205,7 +206,7 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
     options: ThreadGangHostOptions,
   ): Promise<ThreadGangHost<TApi>> {
     const settings = resolveSettings(options);
-    const bootstrap = workerBootstrapUrl();
+    const bootstrap = compiledModuleUrl('./workerBootstrap.js', import.meta.url);
     const host = new ThreadGangHost<TApi>(settings, bootstrap);
     try {
       await host.#started;
@@ -608,27 +609,6 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
       }
     });
   }
-}
-
-/**
- * The URL of the compiled worker bootstrap, `dist/gang/workerBootstrap.js` of `@fs2/core`. When this
- * module runs from its TypeScript sources (under jest, or a TypeScript loader), Node cannot run the
- * bootstrap's source in a worker, so the host uses the compiled one next to the sources: run
- * `npm run build` first (`npm test` does).
- *
- * @throws OperationalError when the compiled bootstrap does not exist.
- */
-export function workerBootstrapUrl(): URL {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts')
-    ? new URL('../../dist/gang/workerBootstrap.js', here)
-    : new URL('./workerBootstrap.js', here);
-  if (!existsSync(fileURLToPath(url))) {
-    throw new OperationalError(
-      `The thread gang worker bootstrap \`${fileURLToPath(url)}\` does not exist: @fs2/core runs from its sources here, and its workers run the compiled bootstrap (run \`npm run build\`).`,
-    );
-  }
-  return url;
 }
 
 function resolveSettings(options: ThreadGangHostOptions): Settings {

@@ -8,6 +8,7 @@ export { computeParallelMesh, createFakeGangs, createParallelGangs } from './Gan
 export type { Gangs, ParallelGangsOptions, ParallelMesh } from './Gangs.js';
 export { ThreadGang } from './ThreadGang.js';
 export { ThreadGangHost } from './ThreadGangHost.js';
+export { compiledModuleUrl } from './compiledModuleUrl.js';
 export type { ThreadGangHostOptions, ThreadGangRequestOptions } from './ThreadGangHost.js';
 export { defineThreadGangWorker } from './ThreadGangWorker.js';
 export type {
