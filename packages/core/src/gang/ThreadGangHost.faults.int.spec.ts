@@ -187,13 +187,13 @@ describe('ThreadGangHost failures', () => {
   it('times a request out and names the ranks that did not reply', async () => {
     const host = await start({ size: 3, initData: {}, abortGraceMs: 100 });
 
-    const error = await expectGangFailure(host, host.requestAll('slow', { ms: 60_000 }, { timeoutMs: 200 }));
+    const error = await expectGangFailure(host, host.requestAll('slow', { ms: 60_000 }, { timeoutMs: 500 }));
 
     expect(error).toMatchObject({
       kind: 'timeout',
       ranks: [1, 2],
       operation: 'slow',
-      message: 'The `slow` request timed out after 200 ms: ranks 1 and 2 did not reply.',
+      message: 'The `slow` request timed out after 500 ms: ranks 1 and 2 did not reply.',
     });
   });
 
@@ -237,7 +237,7 @@ describe('ThreadGangHost failures', () => {
         entry: gangFixture(FAULTS),
         size: 2,
         initData: { hangSetupOn: 1 },
-        startTimeoutMs: 300,
+        startTimeoutMs: 1000,
         abortGraceMs: 100,
       });
 
@@ -245,7 +245,7 @@ describe('ThreadGangHost failures', () => {
         kind: 'timeout',
         ranks: [1],
         operation: 'start',
-        message: 'The thread gang did not start within 300 ms: rank 1 was not ready.',
+        message: 'The thread gang did not start within 1000 ms: rank 1 was not ready.',
       });
       expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
     });

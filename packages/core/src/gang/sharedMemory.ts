@@ -29,7 +29,9 @@ export const HEADER = {
   nextData: 3,
 } as const;
 
+/** The header takes one cache line. */
 const HEADER_WORDS = 16;
+/** Room for a failure message of a few thousand characters; longer ones are cut. */
 const FAILURE_BYTES = 8192;
 /** Words per cache line: x86-64 and arm64 lines are 64 bytes. */
 const LINE_WORDS = 16;
