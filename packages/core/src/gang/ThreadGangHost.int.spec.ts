@@ -230,6 +230,15 @@ describe('ThreadGangHost', () => {
     await host.close();
   });
 
+  it('is async-disposable: disposing closes it', async () => {
+    const host = await hosts.start<CollectivesApi>('collectives.mjs', { size: 2 });
+
+    await host[Symbol.asyncDispose]();
+
+    expect(host.liveWorkerCount).toBe(0);
+    expect(host.failure?.kind).toBe('closed');
+  });
+
   it.each([
     [{ size: 0 }, 'size', '`size` must be an integer from 1 to 256, but is 0 instead.'],
     [{ size: 2, chunkFloats: 0 }, 'chunkFloats', '`chunkFloats` must be an integer greater than or equal to 1, but is 0 instead.'],

@@ -409,6 +409,11 @@ export class ThreadGangHost<TApi extends ThreadGangApiShape<TApi> = ThreadGangAp
     await this.exited;
   }
 
+  /** `close()`, for `await using host = await ThreadGangHost.start(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #listen(worker: Worker, rank: number): void {
     worker.on('message', (message: WorkerToHost) => this.#onMessage(rank, message));
     worker.on('messageerror', (error: Error) => {
