@@ -77,3 +77,5 @@ export type { AssetCardValidationContext } from './AssetCardValidator.js';
 export { validateAssetStore } from './validateAssetStore.js';
 export type { AssetValidationReport, ValidateAssetStoreOptions } from './validateAssetStore.js';
 export * from './download/index.js';
+export { retrieveCardAsset } from './retrieveCardAsset.js';
+export type { CardAssetFields, RetrieveCardAssetOptions } from './retrieveCardAsset.js';

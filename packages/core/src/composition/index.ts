@@ -12,3 +12,4 @@ export type { RegisterFileAssetsOptions } from './assets.js';
 export { registerAssetDownloadManager, registerAssetDownloads } from './downloads.js';
 export type { AssetDownloadsOptions } from './downloads.js';
 export { registerCheckpointLoaders } from './checkpoint.js';
+export { registerModelFamily, registerModelLibrary } from './models.js';

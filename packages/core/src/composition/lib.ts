@@ -2,6 +2,7 @@ import type { DependencyContainer } from '../runtime/DependencyContainer.js';
 import { registerAssets } from './assets.js';
 import { registerCheckpointLoaders } from './checkpoint.js';
 import { registerAssetDownloads } from './downloads.js';
+import { registerModelLibrary } from './models.js';
 
 /** Options of {@link registerLibrary}. */
 export interface LibraryOptions {
@@ -18,4 +19,5 @@ export function registerLibrary(container: DependencyContainer, options: Library
   registerAssets(container);
   registerAssetDownloads(container, { noProgress: options.noProgress });
   registerCheckpointLoaders(container);
+  registerModelLibrary(container);
 }

@@ -52,9 +52,9 @@ export const AssetDownloadManager: ServiceIdentifier<AssetDownloadManager> =
  * (fairseq2 keeps them in the `AssetDownloadManager` collection itself). Add one with
  * `registerAssetDownloadManager`; read them with `resolver.resolveAll(AssetDownloadManagers)`.
  *
- * A separate identifier because the container's cycle detection does not yet tell a collection
- * member from the single registration of the same identifier: the delegating manager, resolving
- * the collection of its own identifier, would be reported as a cycle.
+ * A separate identifier keeps the members apart from the delegating manager in listings and lets
+ * an extension replace nothing by accident: members are added, the delegating service is the
+ * library's own.
  */
 export const AssetDownloadManagers: ServiceIdentifier<AssetDownloadManager> =
   createServiceIdentifier('AssetDownloadManager.members');

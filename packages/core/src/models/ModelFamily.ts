@@ -1,0 +1,187 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+
+import type { AssetCard } from '../assets/AssetCard.js';
+import { createServiceIdentifier, type ServiceIdentifier } from '../runtime/ServiceIdentifier.js';
+import type { Gangs } from '../gang/Gangs.js';
+import type { Device } from '../nn/devices/Device.js';
+import type { StateEntry, StateSource } from '../nn/loadModuleState.js';
+
+/**
+ * What a model must offer for fs2 to load weights into it: its parameter names and shapes (fs2
+ * names and layout), a streamed state load, and disposal. `TransformerDecoderModel` is one; an
+ * out-of-tree family brings its own.
+ */
+export interface LoadableModel {
+  /** Parameter name -> shape, in fs2 names and layout. */
+  parameterShapes(): Map<string, number[]>;
+  /** Loads weights one tensor at a time; see `loadModuleState`. */
+  loadState(source: StateSource): Promise<void>;
+  /** Frees every tensor. */
+  dispose(): void;
+}
+
+/** A model whose weights can be read back (for saving and exporting), in fs2 names and layout. */
+export interface SavableModel extends LoadableModel {
+  /** The weights, one tensor at a time (a tied weight once, under its owner's name). */
+  stateEntries(): Iterable<StateEntry>;
+}
+
+/** One tensor as read from a checkpoint, before conversion: the checkpoint's own name and layout. */
+export interface SourceTensor {
+  readonly key: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * Converts a checkpoint of one source format (Hugging Face, Meta reference, fs2 native) into a
+ * family's state, one tensor at a time. Key maps are declarative tables (`KeyMap`); an unknown
+ * key throws and names it.
+ */
+export interface CheckpointConverter<TConfig> {
+  /** The format's short name: `hf`, `meta`, `fs2`, ... */
+  readonly format: string;
+  /** Whether a checkpoint with these keys is in this format. */
+  matches(keys: ReadonlySet<string>): boolean;
+  /**
+   * The fs2 state entries for one source tensor (none to drop it, e.g. Meta's `rope.freqs`).
+   * `path` names the checkpoint for error messages.
+   */
+  convert(tensor: SourceTensor, config: TConfig, path: string): Iterable<StateEntry>;
+}
+
+/**
+ * How a family reads and writes Hugging Face folders (`config.json` + safetensors), so that an HF
+ * folder loads with no card and a model can be exported.
+ */
+export interface HuggingFaceInterop<TConfig> {
+  /** The `model_type` values of `config.json` this family reads (`llama`, `qwen2`, ...). */
+  readonly modelTypes: readonly string[];
+  /** `config.json` -> the family's config. `path` names the file for error messages. */
+  fromConfigJson(json: Readonly<Record<string, unknown>>, path: string): TConfig;
+  /** The family's config -> `config.json`. */
+  toConfigJson(config: TConfig): Record<string, unknown>;
+  /** One fs2 state entry -> HF tensors (names and layout), for export. */
+  exportTensor(entry: StateEntry, config: TConfig): Iterable<SourceTensor>;
+}
+
+/** How a family reads Meta reference folders (`params.json` + `consolidated.NN.pth`). */
+export interface MetaInterop<TConfig> {
+  /** `params.json` -> the family's config; `vocabSize` comes from the embedding's shape when `-1`. */
+  fromParamsJson(json: Readonly<Record<string, unknown>>, path: string, vocabSize: number | undefined): TConfig;
+}
+
+/** What a family's models can do beyond loading and running. One object, not a dozen flags. */
+export interface ModelFamilyCapabilities {
+  /** Builds a shape-only model (no weights, no device) for counting parameters. */
+  readonly meta: boolean;
+  /** Can split a model over a tensor-parallel gang (the family has a sharder). */
+  readonly tensorParallel: boolean;
+  /** Can save a model as an HF folder (`saveModel(model, dir, { format: 'hf' })`). */
+  readonly huggingFaceExport: boolean;
+}
+
+/** What a factory receives besides the config. */
+export interface ModelFactoryContext {
+  /** The device to build on; `undefined` for a shape-only (meta) model. */
+  readonly device: Device | undefined;
+  /** The gangs the model is split over (fake gangs of size 1 when not parallel). */
+  readonly gangs: Gangs;
+  /** Build without weights or device (parameter counting). */
+  readonly meta: boolean;
+}
+
+/** Builds a model from a config. */
+export type ModelFactory<TModel, TConfig> = (config: TConfig, context: ModelFactoryContext) => TModel | Promise<TModel>;
+
+/** Options shared by the hub's create and load methods. */
+export interface ModelPlacementOptions {
+  /**
+   * The device: `wasm` (default), `cpu`, `tensorflow`, `webgpu`, or any registered provider.
+   * Not together with `gangs`.
+   */
+  readonly device?: string;
+  /** Gangs for parallelism; their devices are the workers'. Not together with `device`. */
+  readonly gangs?: Gangs;
+}
+
+/** Options of `createNewModel`. */
+export interface CreateModelOptions extends ModelPlacementOptions {
+  /** Build shape-only (no weights, no device): needs `capabilities.meta`. Default: `false`. */
+  readonly meta?: boolean;
+  /** The seed of the random initial weights. Default: `0`. */
+  readonly seed?: number;
+}
+
+/** Options of `loadModel`. */
+export interface LoadModelOptions<TConfig> extends ModelPlacementOptions {
+  /** A config to use instead of the card's (checked against the family's schema). */
+  readonly config?: TConfig;
+  /** Show download and load progress. Default: `true` (off with `FAIRSEQ2_NO_PROGRESS`). */
+  readonly progress?: boolean;
+  /** Use only what is already downloaded. Default: `false` (or offline mode). */
+  readonly localOnly?: boolean;
+}
+
+/** Options of `loadCustomModel`. */
+export interface LoadCustomModelOptions extends ModelPlacementOptions {
+  readonly progress?: boolean;
+}
+
+/** Options of `iterCheckpoint`. */
+export interface IterCheckpointOptions {
+  /** Gangs whose tensor-parallel rank selects a slice of each sharded tensor. Default: none. */
+  readonly gangs?: Gangs;
+}
+
+/** Options of `saveModel`. */
+export interface SaveModelOptions {
+  /** `hf` writes `config.json` + `model.safetensors` in Hugging Face names and layout; `fs2` writes fs2 names. */
+  readonly format: 'hf' | 'fs2';
+  /** Split the weights into shards of at most this many bytes, with an index. Default: one file. */
+  readonly maxShardBytes?: number;
+}
+
+/**
+ * A model family: the knowledge of one kind of model (LLaMA, Qwen, ...) that the hub and the
+ * global loader need — its config schema and architecture presets, its factory, its checkpoint
+ * converters — registered in the container under its name (`registerModelFamily`).
+ */
+export interface ModelFamily<TModel extends LoadableModel = LoadableModel, TConfig = unknown> {
+  /** The name cards use in `model_family`. */
+  readonly name: string;
+  /** What kind of model it builds (`causal_lm`, ...): hub accessors check it. */
+  readonly kind: string;
+  /** The package (or `extras`, or user code) that registered the family. */
+  readonly origin: string;
+  /** The JSON schema of the config (TypeBox). */
+  readonly configSchema: TSchema;
+  readonly capabilities: ModelFamilyCapabilities;
+  readonly huggingFace: HuggingFaceInterop<TConfig> | undefined;
+  readonly meta: MetaInterop<TConfig> | undefined;
+
+  /** The architecture names, sorted. */
+  getArchs(): string[];
+  /** A fresh config for `arch`, or `undefined` when the family has no such architecture. */
+  maybeGetArchConfig(arch: string): TConfig | undefined;
+  /** The config a card describes: its `model_arch` preset with its `model_config` overrides. */
+  getModelConfig(card: AssetCard): TConfig;
+  /** Checks a config against the schema; throws an error naming each problem. */
+  checkConfig(config: unknown, source: string): TConfig;
+  /** A model with fresh (random or zero) weights, or shape-only with `meta`. */
+  createNewModel(config: TConfig, options?: CreateModelOptions): Promise<TModel>;
+  /** The model a card describes, with its checkpoint loaded (downloaded first if needed). */
+  loadModel(card: AssetCard, options?: LoadModelOptions<TConfig>): Promise<TModel>;
+  /** A model with `config` and the checkpoint at `path` (a file or folder of any known format). */
+  loadCustomModel(path: string, config: TConfig, options?: LoadCustomModelOptions): Promise<TModel>;
+  /** The checkpoint at `path` converted to fs2 state entries, lazily, one tensor at a time. */
+  iterCheckpoint(path: string, config: TConfig, options?: IterCheckpointOptions): AsyncGenerator<StateEntry>;
+  /** Writes a model (its weights and config) to `dir`. */
+  saveModel(model: TModel, config: TConfig, dir: string, options: SaveModelOptions): Promise<void>;
+}
+
+/** The container identifier under which families are registered, keyed by name. */
+export const ModelFamily: ServiceIdentifier<ModelFamily> = createServiceIdentifier('ModelFamily');
+
+/** The config type of a family's schema. */
+export type ModelConfigOf<S extends TSchema> = Static<S>;

@@ -1,0 +1,334 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Static, TSchema } from '@sinclair/typebox';
+import { stringify as stringifyYaml } from 'yaml';
+
+import type { AssetCard } from '../assets/AssetCard.js';
+import type { AssetConfigLoader } from '../assets/AssetConfigLoader.js';
+import type { AssetDownloadManager } from '../assets/download/AssetDownloadManager.js';
+import type { ProgressReporter } from '../assets/download/ProgressReporter.js';
+import { AssetCardError, ConfigValidationError } from '../assets/errors.js';
+import { retrieveCardAsset } from '../assets/retrieveCardAsset.js';
+import { checkConfig } from '../assets/structureConfig.js';
+import type { CheckpointLoader } from '../checkpoint/CheckpointLoader.js';
+import { CheckpointError } from '../checkpoint/errors.js';
+import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors.js';
+import { InvalidArgumentError, NotSupportedError } from '../errors/Fs2Error.js';
+import { createFakeGangs, type Gangs } from '../gang/Gangs.js';
+import { useDevice } from '../nn/devices/DeviceRegistry.js';
+import type { StateEntry } from '../nn/loadModuleState.js';
+import { randomState } from '../nn/randomState.js';
+import { ModelGatedError } from './errors.js';
+import type {
+  CheckpointConverter,
+  CreateModelOptions,
+  HuggingFaceInterop,
+  IterCheckpointOptions,
+  LoadableModel,
+  LoadCustomModelOptions,
+  LoadModelOptions,
+  MetaInterop,
+  ModelFactory,
+  ModelFamily,
+  ModelFamilyCapabilities,
+  SavableModel,
+  SaveModelOptions,
+} from './ModelFamily.js';
+
+/**
+ * What a family author gives `registerModelFamily`: data and functions, plugged into
+ * {@link StandardModelFamily}. Only `configSchema`, `defaultConfig`, `archs`, `factory` and
+ * `converters` are required; what a family can do beyond that follows from what it provides.
+ */
+export interface ModelFamilySpec<TModel extends LoadableModel, TConfig> {
+  /** What kind of model the factory builds. Default: `causal_lm`. */
+  readonly kind?: string;
+  /** The config's JSON schema (TypeBox): card overrides and custom configs are checked against it. */
+  readonly configSchema: TSchema;
+  /** The config of a card without `model_arch`. */
+  readonly defaultConfig: () => TConfig;
+  /** Architecture presets: name -> a function returning a fresh config (presets may call each other). */
+  readonly archs: Readonly<Record<string, () => TConfig>>;
+  readonly factory: ModelFactory<TModel, TConfig>;
+  /**
+   * Checkpoint formats the family reads, tried in order (the first whose `matches` accepts the
+   * checkpoint's keys converts it). The fs2 native format (fs2 names and layout, as `saveModel`
+   * with `format: 'fs2'` writes it) is always understood, after these.
+   */
+  readonly converters: readonly CheckpointConverter<TConfig>[];
+  /** Reading `config.json` folders without a card, and exporting to them. */
+  readonly huggingFace?: HuggingFaceInterop<TConfig>;
+  /** Reading Meta reference folders (`params.json`). */
+  readonly meta?: MetaInterop<TConfig>;
+  /** Whether the factory builds shape-only models (`meta: true`). Default: `true`. */
+  readonly supportsMeta?: boolean;
+}
+
+/** The services a {@link StandardModelFamily} works with. */
+export interface ModelFamilyServices {
+  readonly configs: AssetConfigLoader;
+  readonly downloads: AssetDownloadManager;
+  readonly checkpoints: CheckpointLoader;
+  readonly progress: ProgressReporter;
+}
+
+/** The fs2 native checkpoint format: the model's own parameter names and layout, read as is. */
+function nativeConverter<TConfig>(parameterNames: () => ReadonlySet<string>): CheckpointConverter<TConfig> {
+  return {
+    format: 'fs2',
+    matches: (keys) => {
+      const names = parameterNames();
+      return keys.size > 0 && [...keys].every((k) => names.has(k));
+    },
+    *convert(tensor) {
+      yield { name: tensor.key, data: tensor.data, shape: tensor.shape };
+    },
+  };
+}
+
+/**
+ * The standard {@link ModelFamily}: fairseq2's `StandardModelFamily`, with the family's knowledge
+ * supplied as a {@link ModelFamilySpec}.
+ */
+export class StandardModelFamily<TModel extends LoadableModel, TConfig> implements ModelFamily<TModel, TConfig> {
+  readonly kind: string;
+  readonly configSchema: TSchema;
+  readonly capabilities: ModelFamilyCapabilities;
+  readonly huggingFace: HuggingFaceInterop<TConfig> | undefined;
+  readonly meta: MetaInterop<TConfig> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly origin: string,
+    private readonly spec: ModelFamilySpec<TModel, TConfig>,
+    private readonly services: ModelFamilyServices,
+  ) {
+    this.kind = spec.kind ?? 'causal_lm';
+    this.configSchema = spec.configSchema;
+    this.huggingFace = spec.huggingFace;
+    this.meta = spec.meta;
+    this.capabilities = {
+      meta: spec.supportsMeta ?? true,
+      tensorParallel: false,
+      huggingFaceExport: spec.huggingFace !== undefined,
+    };
+  }
+
+  getArchs(): string[] {
+    return Object.keys(this.spec.archs).sort();
+  }
+
+  maybeGetArchConfig(arch: string): TConfig | undefined {
+    const preset = Object.hasOwn(this.spec.archs, arch) ? this.spec.archs[arch] : undefined;
+    return preset?.();
+  }
+
+  getModelConfig(card: AssetCard): TConfig {
+    const archField = card.maybeField('model_arch');
+    let base: TConfig;
+    if (archField === undefined) {
+      base = this.spec.defaultConfig();
+    } else {
+      const arch = archField.asString();
+      const preset = this.maybeGetArchConfig(arch);
+      if (preset === undefined) {
+        throw archField.error(
+          `\`model_arch\` field of the \`${card.name}\` asset card is expected to be a supported ${this.name} model architecture, but is \`${arch}\` instead.`,
+        );
+      }
+      base = preset;
+    }
+    return this.services.configs.load(card, base as Static<TSchema>, 'model', this.configSchema) as TConfig;
+  }
+
+  /** Problems of a card's `model_arch` and `model_config` (for `fs2 assets validate`). */
+  checkCard(card: AssetCard): AssetCardError[] {
+    try {
+      const archField = card.maybeField('model_arch');
+      const base = archField === undefined ? this.spec.defaultConfig() : this.maybeGetArchConfig(archField.asString());
+      if (base === undefined) {
+        this.getModelConfig(card); // Throws the located error.
+        return [];
+      }
+      return this.services.configs.check(card, base as Static<TSchema>, 'model', this.configSchema);
+    } catch (error) {
+      if (error instanceof AssetCardError) {
+        return [error];
+      }
+      throw error;
+    }
+  }
+
+  checkConfig(config: unknown, source: string): TConfig {
+    const problems = checkConfig(config, this.configSchema);
+    if (problems.length > 0) {
+      const error = new ConfigValidationError(problems);
+      throw new InvalidArgumentError('config', `${source} is not a valid ${this.name} model configuration: ${error.message}`, {
+        cause: error,
+      });
+    }
+    return config as TConfig;
+  }
+
+  async createNewModel(config: TConfig, options: CreateModelOptions = {}): Promise<TModel> {
+    const meta = options.meta ?? false;
+    if (meta && !this.capabilities.meta) {
+      throw new NotSupportedError(`The ${this.name} model family does not support shape-only (meta) models.`);
+    }
+    const model = await this.build(config, options, meta);
+    if (!meta) {
+      try {
+        await model.loadState(randomState(model.parameterShapes(), { seed: options.seed ?? 0 }));
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    }
+    return model;
+  }
+
+  async loadModel(card: AssetCard, options: LoadModelOptions<TConfig> = {}): Promise<TModel> {
+    checkPlacement(options);
+    const config =
+      options.config === undefined ? this.getModelConfig(card) : this.checkConfig(options.config, 'The `config` option');
+    const checkpointField = card.maybeField('checkpoint');
+    if (checkpointField === undefined) {
+      throw new ModelGatedError(card.name, card.maybeField('url')?.asString());
+    }
+    const path = await retrieveCardAsset(
+      card,
+      { uriField: 'checkpoint', subPathField: 'checkpoint_path', kind: 'model' },
+      this.services.downloads,
+      {
+        ...(options.progress === undefined ? {} : { progress: options.progress }),
+        ...(options.localOnly === undefined ? {} : { localOnly: options.localOnly }),
+      },
+    );
+    try {
+      return await this.loadCustomModel(path, config, options, card.name);
+    } catch (error) {
+      if (error instanceof CheckpointError && checkpointField.asUri().scheme !== 'file') {
+        throw new AssetCardError(
+          card.name,
+          `The checkpoint of the \`${card.name}\` asset card cannot be loaded: ${error.message} If the download is damaged, delete ${path} and load the model again.`,
+          { field: 'checkpoint', cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async loadCustomModel(path: string, config: TConfig, options: LoadCustomModelOptions = {}, displayName = path): Promise<TModel> {
+    checkPlacement(options);
+    const checked = this.checkConfig(config, 'The `config` argument');
+    const model = await this.build(checked, options, false);
+    const task =
+      options.progress === false
+        ? undefined
+        : this.services.progress.startTask({ description: `Loading ${displayName}`, total: model.parameterShapes().size, unit: 'items' });
+    try {
+      await model.loadState(tapProgress(this.iterCheckpoint(path, checked, model), task));
+      task?.finish();
+      return model;
+    } catch (error) {
+      task?.abort();
+      model.dispose();
+      throw error;
+    }
+  }
+
+  /** {@inheritDoc ModelFamily.iterCheckpoint} */
+  iterCheckpoint(path: string, config: TConfig, options?: IterCheckpointOptions | LoadableModel): AsyncGenerator<StateEntry>;
+  async *iterCheckpoint(path: string, config: TConfig, options: IterCheckpointOptions | LoadableModel = {}): AsyncGenerator<StateEntry> {
+    let names: ReadonlySet<string> | undefined = 'parameterShapes' in options ? new Set(options.parameterShapes().keys()) : undefined;
+    const parameterNames = (): ReadonlySet<string> => (names ??= this.shapeOnlyNames(config));
+    const reader = await this.services.checkpoints.open(path);
+    try {
+      const keys = new Set(reader.keys());
+      const converters = [...this.spec.converters, nativeConverter<TConfig>(parameterNames)];
+      const converter = converters.find((c) => c.matches(keys));
+      if (converter === undefined) {
+        const sample = [...keys].slice(0, 3).join(', ');
+        throw new CheckpointError(
+          path,
+          `${path} is not a checkpoint the ${this.name} model family can read: its keys (${sample}${keys.size > 3 ? ', ...' : ''}) match none of its formats (${converters.map((c) => c.format).join(', ')}).`,
+        );
+      }
+      for (const key of reader.keys()) {
+        const data = await reader.read(key);
+        if (!(data instanceof Float32Array)) {
+          throw new CheckpointError(path, `${key} in ${path} holds integers, but model weights are floating-point.`, key);
+        }
+        yield* converter.convert({ key, shape: reader.shape(key), data }, config, path);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  async saveModel(model: TModel, config: TConfig, dir: string, options: SaveModelOptions): Promise<void> {
+    if (!isSavable(model)) {
+      throw new NotSupportedError(`The ${this.name} model does not expose its weights (\`stateEntries()\`), so it cannot be saved.`);
+    }
+    const checked = this.checkConfig(config, 'The `config` argument');
+    await mkdir(dir, { recursive: true });
+    let tensors: TensorToWrite[];
+    if (options.format === 'hf') {
+      const interop = this.huggingFace;
+      if (interop === undefined) {
+        throw new NotSupportedError(`The ${this.name} model family cannot export Hugging Face checkpoints.`);
+      }
+      tensors = [...model.stateEntries()].flatMap((entry) =>
+        [...interop.exportTensor(entry, checked)].map((t) => ({ key: t.key, shape: t.shape, dtype: 'F32' as const, data: t.data })),
+      );
+      await writeFile(join(dir, 'config.json'), `${JSON.stringify(interop.toConfigJson(checked), null, 2)}\n`);
+    } else {
+      tensors = [...model.stateEntries()].map((e) => ({ key: e.name, shape: e.shape, dtype: 'F32' as const, data: e.data }));
+      const card = { name: 'checkpoint', model_family: this.name, model_config: checked, checkpoint: '.' };
+      await writeFile(join(dir, 'model.yaml'), stringifyYaml(card));
+    }
+    const metadata = { format: options.format === 'hf' ? 'pt' : 'fs2' };
+    if (options.maxShardBytes === undefined) {
+      await writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata);
+    } else {
+      await writeShardedSafetensors(dir, tensors, { maxShardBytes: options.maxShardBytes, metadata });
+    }
+  }
+
+  private async build(config: TConfig, options: CreateModelOptions, meta: boolean): Promise<TModel> {
+    checkPlacement(options);
+    const checked = this.checkConfig(config, 'The `config` argument');
+    const device = meta ? undefined : await useDevice(options.device);
+    const gangs: Gangs = options.gangs ?? createFakeGangs();
+    return this.spec.factory(checked, { device, gangs, meta });
+  }
+
+  private shapeOnlyNames(config: TConfig): ReadonlySet<string> {
+    const model = this.spec.factory(config, { device: undefined, gangs: createFakeGangs(), meta: true });
+    if (model instanceof Promise) {
+      throw new NotSupportedError(`The ${this.name} model family builds models asynchronously; pass the model to \`iterCheckpoint\`.`);
+    }
+    return new Set(model.parameterShapes().keys());
+  }
+}
+
+function checkPlacement(options: { readonly device?: string; readonly gangs?: Gangs }): void {
+  if (options.device !== undefined && options.gangs !== undefined) {
+    throw new InvalidArgumentError('device', '`gangs` and `device` must not be specified at the same time.');
+  }
+}
+
+function isSavable(model: LoadableModel): model is SavableModel {
+  return typeof (model as Partial<SavableModel>).stateEntries === 'function';
+}
+
+async function* tapProgress(
+  source: AsyncIterable<StateEntry>,
+  task: { advance(amount: number): void } | undefined,
+): AsyncGenerator<StateEntry> {
+  for await (const entry of source) {
+    yield entry;
+    task?.advance(1);
+  }
+}
