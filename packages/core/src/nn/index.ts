@@ -65,7 +65,7 @@ export type {
 } from './TransformerDecoderConfig.js';
 
 export { FusedParameter, Module, Parameter, numel } from './Module.js';
-export type { FusedPart, ParameterSlot } from './Module.js';
+export type { FusedPart, ParameterSlot, ParameterTransform } from './Module.js';
 export { Linear } from './Linear.js';
 export type { LinearOptions, LinearOutput } from './Linear.js';
 export { Embedding } from './Embedding.js';
