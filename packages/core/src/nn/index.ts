@@ -103,3 +103,15 @@ export { DEFAULT_MAX_NEW_TOKENS, generate } from './generate.js';
 export type { GeneratedToken, GenerationOptions, GenerationResult, StopReason } from './generate.js';
 export { randomState } from './randomState.js';
 export type { RandomStateOptions } from './randomState.js';
+export { transpose2d } from './Embedding.js';
+export {
+  convertDecoderTensor,
+  decoderParameterShapes,
+  exportDecoderTensor,
+  interleavedRotaryRows,
+  isDecoderLinearWeight,
+} from './decoderCheckpoint.js';
+export type { ConvertDecoderTensorOptions, DecoderCheckpointTensor, ExportDecoderTensorOptions } from './decoderCheckpoint.js';
+export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
+export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
+export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
