@@ -13,3 +13,15 @@ export { PickleBuilder } from './pickle.js';
 export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
 export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
 export { MemoryCheckpointReader } from './memoryCheckpoint.js';
+export {
+  LOGITS_TOLERANCE,
+  argmaxRows,
+  createFamilyTestWorld,
+  expectFixtureModel,
+  incrementalLogits,
+  isolatedEnv,
+  liveTensors,
+  maxAbsDiff,
+  promptLogits,
+} from './decoder-fixtures.js';
+export type { FamilyTestWorld } from './decoder-fixtures.js';
