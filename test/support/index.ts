@@ -25,3 +25,5 @@ export {
   promptLogits,
 } from './decoder-fixtures.js';
 export type { FamilyTestWorld } from './decoder-fixtures.js';
+export { decoderParameterCount } from './parameterCount.js';
+export type { DecoderShape } from './parameterCount.js';

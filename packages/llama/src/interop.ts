@@ -23,6 +23,7 @@ import { llamaDecoderConfig } from './factory.js';
  * Hugging Face (`LlamaForCausalLM`) -> fs2 parameter names: fairseq2's `_HG_KEY_MAP`
  * (`models/llama/interop.py`), verbatim. HF's q/k rows are in rotate-half order, which is also
  * fs2's: they need no permutation (fairseq2, which rotates interleaved pairs, permutes them).
+ * `rotary_emb.inv_freq` (a buffer transformers saved before 4.31) is dropped: fs2 computes it.
  */
 export const LLAMA_HF_KEY_MAP = new KeyMap('llama Hugging Face', [
   [String.raw`^model\.layers\.([0-9]+)\.self_attn\.q_proj\.`,        String.raw`decoder.layers.\1.self_attn.q_proj.`],
@@ -37,7 +38,7 @@ export const LLAMA_HF_KEY_MAP = new KeyMap('llama Hugging Face', [
   [String.raw`^model\.norm\.`,                                       String.raw`decoder.layer_norm.`],
   [String.raw`^model\.embed_tokens\.`,                               String.raw`decoder_frontend.embed.`],
   [String.raw`^lm_head\.`,                                           String.raw`final_proj.`],
-]);
+], { ignore: [/\.rotary_emb\.inv_freq$/] });
 
 // prettier-ignore
 /**
@@ -91,12 +92,15 @@ export function llamaHeadDim(config: LlamaConfig): number {
  * Reads Hugging Face `LlamaForCausalLM` checkpoints (recognised by `model.embed_tokens.weight`):
  * renames through {@link LLAMA_HF_KEY_MAP}, checks each shape against the model's, transposes linear
  * weights to `[in, out]`. With tied embeddings an `lm_head.weight` (some exports keep a copy) is
- * dropped.
+ * dropped, and so are old `rotary_emb.inv_freq` buffers.
  */
 export const llamaHuggingFaceConverter: CheckpointConverter<LlamaConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   *convert(tensor, config, path) {
+    if (LLAMA_HF_KEY_MAP.isIgnored(tensor.key)) {
+      return;
+    }
     const name = LLAMA_HF_KEY_MAP.convert(tensor.key, path);
     if (name === 'final_proj.weight' && config.tied_embeddings) {
       return;
@@ -148,7 +152,7 @@ function ropeScaleOf(scaling: { factor: number; lowFreqFactor: number; highFreqF
  * and multiple 1); a missing `num_key_value_heads` means no grouping, a missing `rope_theta` 10000
  * (Llama 2), a missing `rms_norm_eps` 1e-6 and a missing `tie_word_embeddings` false
  * (transformers' `LlamaConfig` defaults); `rope_scaling` of type `llama3` sets `use_scaled_rope`
- * with its own factors; `head_dim` is kept when given.
+ * with its own factors; `head_dim` is kept when it differs from `hidden_size / num_attention_heads`.
  */
 export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
   modelTypes: ['llama'],
@@ -178,7 +182,8 @@ export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
       num_layers: hf.numHiddenLayers,
       num_attn_heads: hf.numAttentionHeads,
       num_key_value_heads: hf.numKeyValueHeads ?? hf.numAttentionHeads,
-      head_dim: hf.headDim ?? null,
+      // Only a width other than the default is kept, so that a written config reads back unchanged.
+      head_dim: hf.headDim === undefined || hf.headDim * hf.numAttentionHeads === hf.hiddenSize ? null : hf.headDim,
       ffn_inner_dim: hf.intermediateSize,
       ffn_inner_dim_scale: 1.0,
       ffn_inner_dim_multiplier: 1.0,

@@ -37,7 +37,7 @@ export const MISTRAL_HF_KEY_MAP = new KeyMap('mistral Hugging Face', [
   [String.raw`^model\.norm\.`,                                       String.raw`decoder.layer_norm.`],
   [String.raw`^model\.embed_tokens\.`,                               String.raw`decoder_frontend.embed.`],
   [String.raw`^lm_head\.`,                                           String.raw`final_proj.`],
-]);
+], { ignore: [/\.rotary_emb\.inv_freq$/] });
 
 // prettier-ignore
 /**
@@ -86,6 +86,9 @@ export const mistralHuggingFaceConverter: CheckpointConverter<MistralConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   *convert(tensor, config, path) {
+    if (MISTRAL_HF_KEY_MAP.isIgnored(tensor.key)) {
+      return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+    }
     const name = MISTRAL_HF_KEY_MAP.convert(tensor.key, path);
     yield convertDecoderTensor(tensor, name, { family: MISTRAL_FAMILY, shapes: mistralShapes(config), path });
   },
@@ -117,7 +120,7 @@ export const mistralReferenceConverter: CheckpointConverter<MistralConfig> = {
  *
  * Reading `config.json`: `sliding_window` becomes `attn_window_len` (`null`: full attention); a
  * missing `rope_theta` is 10000, a missing `rms_norm_eps` 1e-6 (transformers' `MistralConfig`
- * defaults); `head_dim` is kept when given. Tied embeddings and `rope_scaling` are refused.
+ * defaults); `head_dim` is kept when it differs from `hidden_size / num_attention_heads`. Tied embeddings and `rope_scaling` are refused.
  */
 export const mistralHuggingFaceInterop: HuggingFaceInterop<MistralConfig> = {
   modelTypes: ['mistral'],
@@ -143,7 +146,8 @@ export const mistralHuggingFaceInterop: HuggingFaceInterop<MistralConfig> = {
       num_layers: hf.numHiddenLayers,
       num_attn_heads: hf.numAttentionHeads,
       num_key_value_heads: hf.numKeyValueHeads ?? hf.numAttentionHeads,
-      head_dim: hf.headDim ?? null,
+      // Only a width other than the default is kept, so that a written config reads back unchanged.
+      head_dim: hf.headDim === undefined || hf.headDim * hf.numAttentionHeads === hf.hiddenSize ? null : hf.headDim,
       ffn_inner_dim: hf.intermediateSize,
       rope_theta: hf.ropeTheta ?? 10_000.0,
       norm_eps: hf.rmsNormEps ?? 1e-6,

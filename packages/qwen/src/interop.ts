@@ -37,7 +37,7 @@ export const QWEN_HF_KEY_MAP = new KeyMap('qwen Hugging Face', [
   [String.raw`^model\.norm\.`,                                       String.raw`decoder.layer_norm.`],
   [String.raw`^model\.embed_tokens\.`,                               String.raw`decoder_frontend.embed.`],
   [String.raw`^lm_head\.`,                                           String.raw`final_proj.`],
-]);
+], { ignore: [/\.rotary_emb\.inv_freq$/] });
 
 /** fs2 -> Hugging Face names, for export: the reverse of {@link QWEN_HF_KEY_MAP}. */
 export const QWEN_HF_EXPORT_KEY_MAP = QWEN_HF_KEY_MAP.reverse('qwen Hugging Face export');
@@ -68,6 +68,9 @@ export const qwenHuggingFaceConverter: CheckpointConverter<QwenConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   *convert(tensor, config, path) {
+    if (QWEN_HF_KEY_MAP.isIgnored(tensor.key)) {
+      return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+    }
     const name = QWEN_HF_KEY_MAP.convert(tensor.key, path);
     if (name === 'final_proj.weight' && config.tied_embeddings) {
       return;
