@@ -44,6 +44,12 @@ export interface CheckpointConverter<TConfig> {
   /** Whether a checkpoint with these keys is in this format. */
   matches(keys: ReadonlySet<string>): boolean;
   /**
+   * Whether `key` is dropped (a buffer the model recomputes, a tied copy), so that it is not even
+   * read: an old GPT-2 checkpoint holds a 4 MiB causal mask per layer. Default: every key is read
+   * and given to {@link convert}, which may still drop it.
+   */
+  isIgnored?(key: string): boolean;
+  /**
    * The fs2 state entries for one source tensor (none to drop it, e.g. Meta's `rope.freqs`).
    * `path` names the checkpoint for error messages.
    */

@@ -256,6 +256,9 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         );
       }
       for (const key of reader.keys()) {
+        if (converter.isIgnored?.(key) === true) {
+          continue;
+        }
         const data = await reader.read(key);
         if (!(data instanceof Float32Array)) {
           throw new CheckpointError(path, `${key} in ${path} holds integers, but model weights are floating-point.`, key);
