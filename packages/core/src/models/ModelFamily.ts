@@ -142,8 +142,15 @@ export interface IterCheckpointOptions {
 
 /** Options of `saveModel`. */
 export interface SaveModelOptions {
-  /** `hf` writes `config.json` + `model.safetensors` in Hugging Face names and layout; `fs2` writes fs2 names. */
+  /**
+   * `hf` writes `config.json` + `model.safetensors` in Hugging Face names and layout (what
+   * `transformers`' `save_pretrained` writes); `fs2` writes `model.safetensors` in fs2 names and
+   * layout + `model.yaml`, a card naming the family, the whole config and `checkpoint: .`, so that
+   * the folder loads by card once registered (`registerFileAssets(container, dir)`).
+   */
   readonly format: 'hf' | 'fs2';
+  /** The name of the card `format: 'fs2'` writes. Default: the folder's name. */
+  readonly name?: string;
   /** Split the weights into shards of at most this many bytes, with an index. Default: one file. */
   readonly maxShardBytes?: number;
 }
