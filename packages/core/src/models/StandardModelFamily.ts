@@ -288,13 +288,13 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     if (options.format === 'fs2' && (cardName.trim() === '' || cardName.includes('@'))) {
       throw new InvalidArgumentError('name', `The card name ${JSON.stringify(cardName)} is not valid: ${ASSET_NAME_RULE}, and a saved card has no environment.`);
     }
+    const interop = this.huggingFace;
+    if (options.format === 'hf' && interop === undefined) {
+      throw new NotSupportedError(`The ${this.name} model family cannot export Hugging Face checkpoints.`);
+    }
     await mkdir(dir, { recursive: true });
     let tensors: TensorToWrite[];
-    if (options.format === 'hf') {
-      const interop = this.huggingFace;
-      if (interop === undefined) {
-        throw new NotSupportedError(`The ${this.name} model family cannot export Hugging Face checkpoints.`);
-      }
+    if (options.format === 'hf' && interop !== undefined) {
       tensors = [...model.stateEntries()].flatMap((entry) =>
         [...interop.exportTensor(entry, checked)].map((t) => ({ key: t.key, shape: t.shape, dtype: 'F32' as const, data: t.data })),
       );
