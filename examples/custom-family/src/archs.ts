@@ -1,6 +1,5 @@
 import type { Gpt2Config } from './config.js';
 
-// Begin-example: archs
 /**
  * GPT-2 small, 124M parameters (124,439,808 with the LM head tied, as `num_parameters()` of
  * Hugging Face's `GPT2LMHeadModel` reports for `openai-community/gpt2`). The values are that
@@ -19,6 +18,7 @@ function gpt2_small(): Gpt2Config {
   };
 }
 
+// Begin-example: archs
 /** GPT-2 medium, 355M parameters (`openai-community/gpt2-medium`). */
 function gpt2_medium(): Gpt2Config {
   const config = gpt2_small();
@@ -28,6 +28,7 @@ function gpt2_medium(): Gpt2Config {
   config.ffn_inner_dim = 1024 * 4;
   return config;
 }
+// End-example: archs
 
 /** GPT-2 large, 774M parameters (`openai-community/gpt2-large`). */
 function gpt2_large(): Gpt2Config {
@@ -65,6 +66,7 @@ function gpt2_tiny(): Gpt2Config {
   return config;
 }
 
+// Begin-example: arch-table
 /**
  * The GPT-2 architecture presets, by the name cards use in `model_arch`. Each call returns a fresh
  * object, so a caller may change it.
@@ -79,4 +81,4 @@ export const gpt2Archs = {
 
 /** The name of a GPT-2 architecture preset. */
 export type Gpt2ArchName = keyof typeof gpt2Archs;
-// End-example: archs
+// End-example: arch-table

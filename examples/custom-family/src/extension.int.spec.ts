@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as tf from '@tensorflow/tfjs';
 
 import { runCli } from '@fs2/cli';
 import { AssetStore, ModelFamily, createFairseq2, type DependencyResolver } from '@fs2/core';
@@ -47,13 +48,19 @@ describe('the @fs2-examples/custom-family extension', () => {
     });
 
     it('loads the tiny model by card name through the typed hub, and runs it', async () => {
-      const model = await getGpt2ModelHub(resolver).loadModel('gpt2_tiny_random', { device: 'cpu' });
+      // Begin-example: usage
+      const hub = getGpt2ModelHub(resolver); // getGpt2ModelHub() after initFairseq2()
+      const model = await hub.loadModel('gpt2_tiny_random', { device: 'cpu' });
+      const logits = model.forward([1, 2, 3]); // [batch 1, 3 positions, vocab 96]
+      const best = logits.argMax(-1);
+      const next = best.arraySync() as number[][]; // the likeliest token after each position
+      tf.dispose([logits, best]);
+      // End-example: usage
       try {
         expect(model).toBeInstanceOf(Gpt2Model);
         expect(model.config).toEqual(gpt2Archs.gpt2_tiny());
-        const logits = model.forward([1, 2, 3]);
         expect(logits.shape).toEqual([1, 3, 96]);
-        logits.dispose();
+        expect(next[0]).toHaveLength(3);
       } finally {
         model.dispose();
       }
