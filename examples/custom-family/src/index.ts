@@ -11,7 +11,7 @@ export { GPT2_FAMILY, Gpt2ConfigError, Gpt2ConfigSchema, checkGpt2Config } from 
 export type { Gpt2Config } from './config.js';
 export { gpt2Archs } from './archs.js';
 export type { Gpt2ArchName } from './archs.js';
-export { Gpt2Model, gpt2Gelu } from './model.js';
+export { Gpt2Model, estimateGpt2Memory, gpt2Gelu } from './model.js';
 export type { Gpt2ModelOptions, Gpt2TokenInput } from './model.js';
 export { createGpt2Model } from './factory.js';
 export { GPT2_HF_EXPORT_KEY_MAP, GPT2_HF_KEY_MAP, gpt2HuggingFaceConverter, gpt2HuggingFaceInterop } from './interop.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 
 import {
+  HeapBudgetExceededError,
   InvalidArgumentError,
   ModelNotLoadedError,
   ParameterShapeMismatchError,
@@ -12,10 +13,10 @@ import {
 } from '@fs2/core';
 
 import { GPT2_TINY_CHECKPOINT, caught, caughtAsync, readCheckpointTensors, type HostTensorData } from '../../../test/support/index.js';
-import { gpt2Archs } from './archs.js';
+import { gpt2Archs, type Gpt2ArchName } from './archs.js';
 import type { Gpt2Config } from './config.js';
 import { gpt2HuggingFaceConverter } from './interop.js';
-import { Gpt2Model, gpt2Gelu } from './model.js';
+import { Gpt2Model, estimateGpt2Memory, gpt2Gelu } from './model.js';
 
 /** float32 against float64 over two blocks of width 32: the error is ~1e-6; 1e-4 leaves room. */
 const TOLERANCE = 1e-4;
@@ -308,6 +309,40 @@ describe('Gpt2Model', () => {
     expect((missing as StateKeyMismatchError).missing).toHaveLength(27);
     expect(model.isLoaded).toBe(false);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('the memory check', () => {
+  it.each(Object.keys(gpt2Archs))('estimateGpt2Memory counts the weights of %s (4 bytes per parameter)', (arch) => {
+    const config = gpt2Archs[arch as Gpt2ArchName]();
+
+    expect(estimateGpt2Memory(config, false).weights).toBe(4 * new Gpt2Model(config).numParameters());
+  });
+
+  it('reserves the model on its device and gives it back on dispose', async () => {
+    const device = await useDevice('wasm');
+    const before = device.ledger.reservedBytes();
+    const model = new Gpt2Model(gpt2Archs.gpt2_tiny(), { device });
+    const estimate = estimateGpt2Memory(gpt2Archs.gpt2_tiny(), true);
+
+    expect(device.ledger.reservedBytes() - before).toBe(estimate.weights + estimate.packedWeights + estimate.activations);
+    model.dispose();
+    model.dispose();
+    expect(device.ledger.reservedBytes()).toBe(before);
+  });
+
+  it('refuses GPT-2 XL on wasm before allocating anything (its heap would overflow silently)', async () => {
+    const device = await useDevice('wasm');
+    const error = caught(() => new Gpt2Model(gpt2Archs.gpt2_xl(), { device }));
+
+    expect(error).toBeInstanceOf(HeapBudgetExceededError);
+    expect(error.message).toBe(
+      "The GPT-2 model needs 12.10 GiB (12996969472 bytes) of the `wasm` device's memory (weights 5.80 GiB (6230444800 bytes), " +
+        'XNNPACK packed matMul weights 5.79 GiB (6219884800 bytes), activations 521.32 MiB (546639872 bytes)), ' +
+        'but only 3.30 GiB (3543348019 bytes) of its 3.30 GiB (3543348019 bytes) budget is available. ' +
+        'Use a smaller model or a shorter maximum cache length, split the model across workers with tensor parallelism (`tp`), ' +
+        'or use another device (`cpu`, or `tensorflow` with @tensorflow/tfjs-node installed).',
+    );
   });
 });
 

@@ -5,6 +5,8 @@ import {
   Parameter,
   loadModuleState,
   type Device,
+  type HeapReservation,
+  type MemoryBreakdown,
   type ParameterSlot,
   type SavableModel,
   type StateEntry,
@@ -271,6 +273,27 @@ class Gpt2Frontend extends Module {
   }
 }
 
+/** Bytes of a float32. */
+const F32 = 4;
+
+/**
+ * What a GPT-2 model needs on a device, for one sequence of `max_seq_len` positions: its weights;
+ * the packed copy XNNPACK keeps of every matMul weight on wasm (`packsMatMulWeights`); and the
+ * largest working set of a forward pass, one block's (the `[heads, t, t]` scores and their softmax,
+ * q/k/v, the MLP's inner activations) plus the residual stream and the logits.
+ */
+export function estimateGpt2Memory(config: Gpt2Config, packsMatMulWeights: boolean): MemoryBreakdown {
+  const { model_dim: d, num_layers: layers, num_heads: heads, max_seq_len: t, vocab_size: vocab, ffn_inner_dim: ffn } = config;
+  const matMulWeights = layers * (d * 3 * d + d * d + 2 * d * ffn) + vocab * d;
+  const parameters = matMulWeights + t * d + layers * (3 * d + d + ffn + d + 4 * d) + 2 * d;
+  return {
+    weights: F32 * parameters,
+    packedWeights: packsMatMulWeights ? F32 * matMulWeights : 0,
+    kvCache: 0,
+    activations: F32 * (2 * heads * t * t + t * (4 * 3 * d + 2 * ffn + vocab)),
+  };
+}
+
 /** Options of {@link Gpt2Model}. */
 export interface Gpt2ModelOptions {
   /**
@@ -310,9 +333,16 @@ export class Gpt2Model extends Module implements SavableModel {
   readonly layers: readonly Gpt2Block[];
   /** `decoder.layer_norm`. */
   readonly layerNorm: Gpt2LayerNorm;
+  private readonly reservation: HeapReservation | undefined;
   private state: 'empty' | 'loaded' | 'disposed' = 'empty';
 
-  /** @throws Gpt2ConfigError when `model_dim` does not split into `num_heads` heads. */
+  /**
+   * Building allocates nothing; on a device with a memory budget (wasm, whose heap overflows
+   * silently) it first reserves what the model will need ({@link estimateGpt2Memory}).
+   *
+   * @throws Gpt2ConfigError when `model_dim` does not split into `num_heads` heads.
+   * @throws HeapBudgetExceededError when the model would not fit the device's memory.
+   */
   constructor(config: Gpt2Config, options: Gpt2ModelOptions = {}) {
     super('');
     checkGpt2Config(config);
@@ -321,6 +351,7 @@ export class Gpt2Model extends Module implements SavableModel {
     this.frontend = new Gpt2Frontend('decoder_frontend', config);
     this.layers = Array.from({ length: config.num_layers }, (_, i) => new Gpt2Block(`decoder.layers.${i}`, config));
     this.layerNorm = new Gpt2LayerNorm('decoder.layer_norm', config.model_dim, config.layer_norm_eps);
+    this.reservation = this.device?.ledger.reserve('the GPT-2 model', estimateGpt2Memory(config, this.device.provider.packsMatMulWeights));
   }
 
   protected override children(): readonly Module[] {
@@ -390,6 +421,7 @@ export class Gpt2Model extends Module implements SavableModel {
   /** Frees every tensor; the model cannot be used afterwards. */
   dispose(): void {
     this.unload();
+    this.reservation?.release();
     this.state = 'disposed';
   }
 
