@@ -15,9 +15,9 @@ import type { Gpt2Config } from './config.js';
  * Hugging Face GPT-2 (`GPT2LMHeadModel`) names -> fs2 names, first match wins; a key no rule
  * matches is an error naming it. HF GPT-2's linear layers are `Conv1D` modules, whose weights are
  * already `[in, out]`, fs2's layout: unlike LLaMA's `nn.Linear` weights, nothing is transposed.
- * `c_attn` holds q, k and v side by side (`[in, 3 * dim]`) and stays fused as `qkv_proj`.
+ * `c_attn` holds q, k and v side by side (`[in, 3 * dim]`) and stays fused as `qkv_proj`. The
+ * table is column-aligned by hand (fairseq2's key maps are, under `# fmt: off`).
  */
-// prettier-ignore
 export const GPT2_HF_KEY_MAP = new KeyMap(
   'gpt2 HF',
   [

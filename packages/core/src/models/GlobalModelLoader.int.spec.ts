@@ -9,7 +9,7 @@ import { Gpt2Model, gpt2Archs, setupGpt2Extension } from '@fs2-examples/custom-f
 import { GPT2_TINY_CHECKPOINT, caughtAsync, isolatedEnv, makeTempDir, readCheckpointTensors, type TempDir } from '../../../../test/support/index.js';
 import { AssetStore } from '../assets/AssetStore.js';
 import { AssetCardError } from '../assets/errors.js';
-import { CheckpointError } from '../checkpoint/errors.js';
+import { CheckpointError, CheckpointNotFoundError } from '../checkpoint/errors.js';
 import { registerInMemoryAssets } from '../composition/assets.js';
 import { registerModelFamily } from '../composition/models.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
@@ -147,6 +147,15 @@ describe('GlobalModelLoader (with the GPT-2 example family)', () => {
       };
       const tinyJson = (): Record<string, unknown> =>
         JSON.parse(readFileSync(join(GPT2_TINY_CHECKPOINT, 'config.json'), 'utf8')) as Record<string, unknown>;
+
+      it('a path where nothing exists (not_found)', async () => {
+        const path = join(dir.path, 'nowhere');
+        const error = await caughtAsync(() => loader.loadFromPath(path));
+
+        expect(error).toBeInstanceOf(CheckpointNotFoundError);
+        expect(error).toMatchObject({ path, category: 'not_found' });
+        expect(error.message).toBe(`${path} does not exist.`);
+      });
 
       it('a file rather than a folder', async () => {
         const path = join(GPT2_TINY_CHECKPOINT, 'model.safetensors');

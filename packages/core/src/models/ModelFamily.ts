@@ -136,7 +136,12 @@ export interface LoadCustomModelOptions extends ModelPlacementOptions {
 
 /** Options of `iterCheckpoint`. */
 export interface IterCheckpointOptions {
-  /** Gangs whose tensor-parallel rank selects a slice of each sharded tensor. Default: none. */
+  /**
+   * The gangs the tensors are for. A family that shards (`capabilities.tensorParallel`) would
+   * yield this rank's slices; a family without a sharder, as every `StandardModelFamily` of this
+   * version, yields whole tensors, as fairseq2 ignores a parallelism a family does not support.
+   * Default: none.
+   */
   readonly gangs?: Gangs;
 }
 
