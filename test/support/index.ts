@@ -13,3 +13,6 @@ export { PickleBuilder } from './pickle.js';
 export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
 export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
 export { MemoryCheckpointReader } from './memoryCheckpoint.js';
+export { GPT2_CARDS_FILE, GPT2_EXAMPLE_DIR, GPT2_TINY_CHECKPOINT, readCheckpointTensors } from './gpt2.js';
+export type { HostTensorData } from './gpt2.js';
+export { isolatedEnv } from './env.js';
