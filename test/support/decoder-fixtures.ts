@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from '@jest/globals';
@@ -6,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createFairseq2, type DependencyContainer, type DependencyResolver, type TransformerDecoderModel } from '@fs2/core';
 
 import { FIXTURE_TOKENS, type ExpectedLogits } from './fixtures.js';
-import { makeTempDir, type TempDir } from './tmp.js';
+import { isolatedEnv, makeTempDir, type TempDir } from './tmp.js';
 
 /**
  * Test support for the model families: the checks every fixture goes through (logits against the
@@ -85,25 +86,9 @@ export async function expectFixtureModel(model: TransformerDecoderModel, expecte
 export interface FamilyTestWorld {
   readonly dir: TempDir;
   readonly resolver: DependencyResolver;
-  /** The environment the world was built with (isolated HOME, XDG_*, FAIRSEQ2_*). */
+  /** The environment the world was built with (`isolatedEnv`: HOME, XDG_*, FAIRSEQ2_* inside `dir`). */
   readonly env: Record<string, string>;
   cleanup(): void;
-}
-
-/** The isolated environment of a test world rooted at `root`. */
-export function isolatedEnv(root: string): Record<string, string> {
-  return {
-    HOME: join(root, 'home'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    XDG_CACHE_HOME: join(root, 'cache'),
-    FAIRSEQ2_ASSET_DIR: join(root, 'system-cards'),
-    FAIRSEQ2_USER_ASSET_DIR: join(root, 'cards'),
-    FAIRSEQ2_CACHE_DIR: join(root, 'cache', 'fairseq2'),
-    HF_HOME: join(root, 'hf'),
-    HF_HUB_OFFLINE: '1',
-    FAIRSEQ2_OFFLINE: '1',
-    FAIRSEQ2_NO_PROGRESS: '1',
-  };
 }
 
 /**
@@ -115,13 +100,10 @@ export async function createFamilyTestWorld(
   cards: Readonly<Record<string, string>> = {},
 ): Promise<FamilyTestWorld> {
   const dir = makeTempDir('fs2-family-');
-  dir.mkdir('home');
-  dir.mkdir('system-cards');
-  dir.mkdir('cards');
+  const env = isolatedEnv(dir.path, { FAIRSEQ2_OFFLINE: '1', HF_HUB_OFFLINE: '1' });
   for (const [file, text] of Object.entries(cards)) {
-    dir.write(join('cards', file), text);
+    writeFileSync(join(env['FAIRSEQ2_USER_ASSET_DIR'] as string, file), text);
   }
-  const env = isolatedEnv(dir.path);
   const resolver = await createFairseq2({ env, cwd: dir.path, extensions: [{ name: 'test-family', setup: register }] });
   return { dir, resolver, env, cleanup: () => dir.cleanup() };
 }

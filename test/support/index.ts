@@ -1,4 +1,4 @@
-export { makeTempDir } from './tmp.js';
+export { isolatedEnv, makeTempDir } from './tmp.js';
 export type { TempDir } from './tmp.js';
 export { FIXTURES_DIR, FIXTURE_TOKENS, fixturePath, readExpectedLogits } from './fixtures.js';
 export type { ExpectedLogits, FixtureName } from './fixtures.js';
@@ -19,7 +19,6 @@ export {
   createFamilyTestWorld,
   expectFixtureModel,
   incrementalLogits,
-  isolatedEnv,
   liveTensors,
   maxAbsDiff,
   promptLogits,
@@ -27,3 +26,5 @@ export {
 export type { FamilyTestWorld } from './decoder-fixtures.js';
 export { decoderParameterCount } from './parameterCount.js';
 export type { DecoderShape } from './parameterCount.js';
+export { GPT2_CARDS_FILE, GPT2_EXAMPLE_DIR, GPT2_TINY_CHECKPOINT, readCheckpointTensors } from './gpt2.js';
+export type { HostTensorData } from './gpt2.js';

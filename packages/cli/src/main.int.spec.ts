@@ -75,7 +75,10 @@ describe('fs2 (in-process)', () => {
 
       expect(code).toBe(0);
       expect(stderr).toBe('');
-      const [builtin, user] = stdout.split('\n\n');
+      // Installed extensions with cards (the workspace's examples) add groups of their own.
+      const groups = stdout.split('\n\n');
+      const builtin = groups.find((group) => group.startsWith('package:@fs2/core\n'));
+      const user = groups.find((group) => group.startsWith(`path:${dir.path}/user\n`));
       expect(builtin?.split('\n').slice(0, 4)).toEqual([
         'package:@fs2/core',
         '  llama2                   model, tokenizer',

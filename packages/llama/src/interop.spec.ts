@@ -104,7 +104,10 @@ describe('llamaHuggingFaceConverter', () => {
     expect(convertAll(llamaHuggingFaceConverter, counting('lm_head.weight', [10, 8]), tinyConfig({ tied_embeddings: true }))).toEqual([]);
   });
 
-  it('drops the rotary buffers old transformers versions saved', () => {
+  it('drops the rotary buffers old transformers versions saved, without reading them', () => {
+    expect(llamaHuggingFaceConverter.isIgnored?.('model.layers.0.self_attn.rotary_emb.inv_freq')).toBe(true);
+    expect(llamaHuggingFaceConverter.isIgnored?.('model.layers.0.self_attn.q_proj.weight')).toBe(false);
+    expect(llamaMetaConverter.isIgnored?.('rope.freqs')).toBe(true);
     expect(convertAll(llamaHuggingFaceConverter, counting('model.layers.0.self_attn.rotary_emb.inv_freq', [2]), tinyConfig())).toEqual([]);
   });
 

@@ -97,6 +97,7 @@ export function llamaHeadDim(config: LlamaConfig): number {
 export const llamaHuggingFaceConverter: CheckpointConverter<LlamaConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
+  isIgnored: (key) => LLAMA_HF_KEY_MAP.isIgnored(key),
   *convert(tensor, config, path) {
     if (LLAMA_HF_KEY_MAP.isIgnored(tensor.key)) {
       return;
@@ -118,6 +119,7 @@ export const llamaHuggingFaceConverter: CheckpointConverter<LlamaConfig> = {
 export const llamaMetaConverter: CheckpointConverter<LlamaConfig> = {
   format: 'meta',
   matches: (keys) => keys.has('tok_embeddings.weight'),
+  isIgnored: (key) => LLAMA_META_KEY_MAP.isIgnored(key),
   *convert(tensor, config, path) {
     if (LLAMA_META_KEY_MAP.isIgnored(tensor.key)) {
       return;

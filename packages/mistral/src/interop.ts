@@ -85,6 +85,7 @@ function mistralShapes(config: MistralConfig): Map<string, number[]> {
 export const mistralHuggingFaceConverter: CheckpointConverter<MistralConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
+  isIgnored: (key) => MISTRAL_HF_KEY_MAP.isIgnored(key),
   *convert(tensor, config, path) {
     if (MISTRAL_HF_KEY_MAP.isIgnored(tensor.key)) {
       return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.

@@ -67,6 +67,7 @@ function qwenShapes(config: QwenConfig): Map<string, number[]> {
 export const qwenHuggingFaceConverter: CheckpointConverter<QwenConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
+  isIgnored: (key) => QWEN_HF_KEY_MAP.isIgnored(key),
   *convert(tensor, config, path) {
     if (QWEN_HF_KEY_MAP.isIgnored(tensor.key)) {
       return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.

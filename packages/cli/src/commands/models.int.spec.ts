@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import {
@@ -45,10 +48,9 @@ describe('fs2 logits and fs2 generate', () => {
   beforeAll(() => {
     dir = makeTempDir();
     env = isolatedEnv(dir.path);
-    dir.mkdir('system-cards');
     // The qwen3 fixture as a card: its shape as overrides of the qwen3_8b architecture.
-    dir.write(
-      'cards/fixtures.yaml',
+    writeFileSync(
+      join(env['FAIRSEQ2_USER_ASSET_DIR'] as string, 'fixtures.yaml'),
       [
         'name: fixture_qwen3',
         'model_family: qwen',

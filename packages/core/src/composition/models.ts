@@ -3,7 +3,7 @@ import { AssetCardValidator } from '../assets/AssetCardValidator.js';
 import { AssetStore } from '../assets/AssetStore.js';
 import { AssetDownloadManager } from '../assets/download/AssetDownloadManager.js';
 import { ProgressReporter } from '../assets/download/ProgressReporter.js';
-import type { AssetProblem } from '../assets/errors.js';
+import { AssetCardError, type AssetProblem } from '../assets/errors.js';
 import { CheckpointLoader } from '../checkpoint/CheckpointLoader.js';
 import { GlobalModelLoader, StandardGlobalModelLoader } from '../models/GlobalModelLoader.js';
 import { ModelFamily, type LoadableModel } from '../models/ModelFamily.js';
@@ -63,7 +63,6 @@ export function registerModelLibrary(container: DependencyContainer): void {
     { singleton: true },
   );
   container.collection.register(AssetCardValidator, (r) => {
-    const loader = r.resolve(GlobalModelLoader);
     const families = r.lookup(ModelFamily);
     return {
       name: 'model families',
@@ -72,15 +71,22 @@ export function registerModelLibrary(container: DependencyContainer): void {
         if (field === undefined) {
           return [];
         }
+        // A family that is not installed cannot check its cards, and its name cannot be told from
+        // a typo: the built-in cards name llama, qwen and mistral whether or not their packages
+        // are installed. Loading such a card says which families are registered.
+        const family = families.maybeGet(field.asString());
+        if (family === undefined) {
+          return [];
+        }
+        if (family instanceof StandardModelFamily) {
+          return family.checkCard(card);
+        }
         try {
-          const family = loader.familyOf(card);
-          return family instanceof StandardModelFamily ? family.checkCard(card) : [];
+          family.getModelConfig(card);
+          return [];
         } catch (error) {
-          if (families.keys().length === 0) {
-            return []; // No family is installed: nothing to check against.
-          }
-          if (error instanceof Error && 'cardName' in error) {
-            return [error as AssetProblem];
+          if (error instanceof AssetCardError) {
+            return [error];
           }
           throw error;
         }

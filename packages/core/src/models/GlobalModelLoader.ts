@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { AssetCard } from '../assets/AssetCard.js';
 import { AssetStore } from '../assets/AssetStore.js';
 import type { CheckpointLoader } from '../checkpoint/CheckpointLoader.js';
-import { CheckpointError } from '../checkpoint/errors.js';
+import { CheckpointError, CheckpointNotFoundError } from '../checkpoint/errors.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import type { DependencyResolver, Lookup } from '../runtime/DependencyContainer.js';
 import { createServiceIdentifier, type ServiceIdentifier } from '../runtime/ServiceIdentifier.js';
@@ -39,7 +39,13 @@ export interface GlobalModelLoader {
   familyOf(card: AssetCard): ModelFamily;
   /** The model a card (or card name) describes, whatever its family. */
   load(card: AssetCard | string, options?: LoadModelOptions<unknown>): Promise<LoadableModel>;
-  /** The family and config of a checkpoint folder with no card. */
+  /**
+   * The family and config of a checkpoint folder with no card.
+   *
+   * @throws CheckpointNotFoundError when nothing exists at `path`.
+   * @throws ModelFamilyNotDetectedError when the folder does not say which family reads it.
+   * @throws InvalidArgumentError when `familyName` is not a registered family.
+   */
   describePath(path: string, familyName?: string): Promise<DetectedModel>;
   /** Loads a checkpoint folder with no card. */
   loadFromPath(path: string, options?: LoadModelFromPathOptions): Promise<LoadableModel>;
@@ -79,7 +85,10 @@ export class StandardGlobalModelLoader implements GlobalModelLoader {
   /** Reads the family and config of a checkpoint folder with no card. */
   async describePath(path: string, familyName?: string): Promise<DetectedModel> {
     const family = familyName === undefined ? undefined : this.requireFamily(familyName);
-    const dir = existsSync(path) && statSync(path).isDirectory() ? path : undefined;
+    if (!existsSync(path)) {
+      throw new CheckpointNotFoundError(path);
+    }
+    const dir = statSync(path).isDirectory() ? path : undefined;
     if (dir === undefined) {
       throw new ModelFamilyNotDetectedError(path, 'it is not a folder; give a card, or a folder with `config.json` (Hugging Face) or `params.json` (Meta).');
     }

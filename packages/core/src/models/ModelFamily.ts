@@ -44,6 +44,12 @@ export interface CheckpointConverter<TConfig> {
   /** Whether a checkpoint with these keys is in this format. */
   matches(keys: ReadonlySet<string>): boolean;
   /**
+   * Whether `key` is dropped (a buffer the model recomputes, a tied copy), so that it is not even
+   * read: an old GPT-2 checkpoint holds a 4 MiB causal mask per layer. Default: every key is read
+   * and given to {@link convert}, which may still drop it.
+   */
+  isIgnored?(key: string): boolean;
+  /**
    * The fs2 state entries for one source tensor (none to drop it, e.g. Meta's `rope.freqs`).
    * `path` names the checkpoint for error messages.
    */
@@ -130,14 +136,26 @@ export interface LoadCustomModelOptions extends ModelPlacementOptions {
 
 /** Options of `iterCheckpoint`. */
 export interface IterCheckpointOptions {
-  /** Gangs whose tensor-parallel rank selects a slice of each sharded tensor. Default: none. */
+  /**
+   * The gangs the tensors are for. A family that shards (`capabilities.tensorParallel`) would
+   * yield this rank's slices; a family without a sharder, as every `StandardModelFamily` of this
+   * version, yields whole tensors, as fairseq2 ignores a parallelism a family does not support.
+   * Default: none.
+   */
   readonly gangs?: Gangs;
 }
 
 /** Options of `saveModel`. */
 export interface SaveModelOptions {
-  /** `hf` writes `config.json` + `model.safetensors` in Hugging Face names and layout; `fs2` writes fs2 names. */
+  /**
+   * `hf` writes `config.json` + `model.safetensors` in Hugging Face names and layout (what
+   * `transformers`' `save_pretrained` writes); `fs2` writes `model.safetensors` in fs2 names and
+   * layout + `model.yaml`, a card naming the family, the whole config and `checkpoint: .`, so that
+   * the folder loads by card once registered (`registerFileAssets(container, dir)`).
+   */
   readonly format: 'hf' | 'fs2';
+  /** The name of the card `format: 'fs2'` writes. Default: the folder's name. */
+  readonly name?: string;
   /** Split the weights into shards of at most this many bytes, with an index. Default: one file. */
   readonly maxShardBytes?: number;
 }

@@ -1,10 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import type { Static, TSchema } from '@sinclair/typebox';
 import { stringify as stringifyYaml } from 'yaml';
 
 import type { AssetCard } from '../assets/AssetCard.js';
+import { ASSET_NAME_RULE } from '../assets/assetNames.js';
 import type { AssetConfigLoader } from '../assets/AssetConfigLoader.js';
 import type { AssetDownloadManager } from '../assets/download/AssetDownloadManager.js';
 import type { ProgressReporter } from '../assets/download/ProgressReporter.js';
@@ -17,6 +18,7 @@ import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '.
 import { InvalidArgumentError, NotSupportedError } from '../errors/Fs2Error.js';
 import { createFakeGangs, type Gangs } from '../gang/Gangs.js';
 import { useDevice } from '../nn/devices/DeviceRegistry.js';
+import { ParameterShapeMismatchError, StateKeyMismatchError } from '../nn/errors.js';
 import type { StateEntry } from '../nn/loadModuleState.js';
 import { randomState } from '../nn/randomState.js';
 import { ModelGatedError } from './errors.js';
@@ -163,9 +165,10 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
   checkConfig(config: unknown, source: string): TConfig {
     const problems = checkConfig(config, this.configSchema);
     if (problems.length > 0) {
-      const error = new ConfigValidationError(problems);
-      throw new InvalidArgumentError('config', `${source} is not a valid ${this.name} model configuration: ${error.message}`, {
-        cause: error,
+      // Every problem, not the first: a config built in code has no file to look the others up in.
+      const reasons = problems.map((p) => p.reason).join(' ');
+      throw new InvalidArgumentError('config', `${source} is not a valid ${this.name} model configuration: ${reasons}`, {
+        cause: new ConfigValidationError(problems),
       });
     }
     return config as TConfig;
@@ -234,6 +237,12 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     } catch (error) {
       task?.abort();
       model.dispose();
+      if (error instanceof StateKeyMismatchError || error instanceof ParameterShapeMismatchError) {
+        // fairseq2: "Checkpoint at {path} is not compatible with the {family} model."
+        throw new CheckpointError(path, `The checkpoint at ${path} does not fit the ${this.name} model: ${error.message}`, undefined, {
+          cause: error,
+        });
+      }
       throw error;
     }
   }
@@ -256,6 +265,9 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         );
       }
       for (const key of reader.keys()) {
+        if (converter.isIgnored?.(key) === true) {
+          continue;
+        }
         const data = await reader.read(key);
         if (!(data instanceof Float32Array)) {
           throw new CheckpointError(path, `${key} in ${path} holds integers, but model weights are floating-point.`, key);
@@ -272,20 +284,24 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
       throw new NotSupportedError(`The ${this.name} model does not expose its weights (\`stateEntries()\`), so it cannot be saved.`);
     }
     const checked = this.checkConfig(config, 'The `config` argument');
+    const cardName = options.name ?? basename(resolve(dir));
+    if (options.format === 'fs2' && (cardName.trim() === '' || cardName.includes('@'))) {
+      throw new InvalidArgumentError('name', `The card name ${JSON.stringify(cardName)} is not valid: ${ASSET_NAME_RULE}, and a saved card has no environment.`);
+    }
+    const interop = this.huggingFace;
+    if (options.format === 'hf' && interop === undefined) {
+      throw new NotSupportedError(`The ${this.name} model family cannot export Hugging Face checkpoints.`);
+    }
     await mkdir(dir, { recursive: true });
     let tensors: TensorToWrite[];
-    if (options.format === 'hf') {
-      const interop = this.huggingFace;
-      if (interop === undefined) {
-        throw new NotSupportedError(`The ${this.name} model family cannot export Hugging Face checkpoints.`);
-      }
+    if (options.format === 'hf' && interop !== undefined) {
       tensors = [...model.stateEntries()].flatMap((entry) =>
         [...interop.exportTensor(entry, checked)].map((t) => ({ key: t.key, shape: t.shape, dtype: 'F32' as const, data: t.data })),
       );
       await writeFile(join(dir, 'config.json'), `${JSON.stringify(interop.toConfigJson(checked), null, 2)}\n`);
     } else {
       tensors = [...model.stateEntries()].map((e) => ({ key: e.name, shape: e.shape, dtype: 'F32' as const, data: e.data }));
-      const card = { name: 'checkpoint', model_family: this.name, model_config: checked, checkpoint: '.' };
+      const card = { name: cardName, model_family: this.name, model_config: checked, checkpoint: '.' };
       await writeFile(join(dir, 'model.yaml'), stringifyYaml(card));
     }
     const metadata = { format: options.format === 'hf' ? 'pt' : 'fs2' };

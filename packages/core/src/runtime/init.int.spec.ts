@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { Greeter } from '@fs2-examples/hello-extension';
 
-import { makeTempDir, type TempDir } from '../../../../test/support/index.js';
+import { isolatedEnv, makeTempDir, type TempDir } from '../../../../test/support/index.js';
 import { InvalidOperationError } from '../errors/Fs2Error.js';
 import { createServiceIdentifier, type ServiceIdentifier } from './ServiceIdentifier.js';
 import { ExtensionError } from './extensions.js';
@@ -40,7 +40,7 @@ describe('initFairseq2 and extension discovery', () => {
   });
 
   it('finds the hello-extension example in node_modules and resolves its service', async () => {
-    const resolver = await createFairseq2({ cwd: dir.path, log });
+    const resolver = await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) });
 
     expect(resolver.resolve(Greeter).greet('fs2')).toBe('Hello, fs2!');
   });
@@ -50,6 +50,7 @@ describe('initFairseq2 and extension discovery', () => {
     const resolver = await createFairseq2({
       cwd: dir.path,
       log,
+      env: isolatedEnv(dir.path),
       extras: (container) => container.register(Farewell, (r) => `${r.resolve(Greeter).greet('you')} Bye.`),
     });
 
@@ -61,6 +62,7 @@ describe('initFairseq2 and extension discovery', () => {
       createFairseq2({
         cwd: dir.path,
         log,
+        env: isolatedEnv(dir.path),
         extras: (container) => container.registerInstance(Greeter, { greet: () => 'hi' }),
       }),
     ).rejects.toThrow(
@@ -75,7 +77,7 @@ describe('initFairseq2 and extension discovery', () => {
     writeExtensionPackage(dir, '@scope/alpha-ext', code('@scope/alpha'));
     writeExtensionPackage(dir, 'mid-ext', code('mid'));
 
-    const resolver = await createFairseq2({ cwd: dir.path, log });
+    const resolver = await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) });
 
     expect(resolver.resolveAll(Order)).toEqual(['@scope/alpha', 'mid', 'zeta']);
   });
@@ -83,7 +85,7 @@ describe('initFairseq2 and extension discovery', () => {
   it('stops with an error naming the package when an extension throws', async () => {
     writeExtensionPackage(dir, 'broken-ext', `export default () => { throw new Error('boom'); };`);
 
-    const error = await createFairseq2({ cwd: dir.path, log }).catch((e: unknown) => e);
+    const error = await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ExtensionError);
     expect((error as ExtensionError).packageName).toBe('broken-ext');
@@ -93,7 +95,7 @@ describe('initFairseq2 and extension discovery', () => {
   it('warns and goes on when FAIRSEQ2_EXTENSION_WARN is set', async () => {
     writeExtensionPackage(dir, 'broken-ext', `export default () => { throw new Error('boom'); };`);
 
-    const resolver = await createFairseq2({ cwd: dir.path, log, env: { FAIRSEQ2_EXTENSION_WARN: '1' } });
+    const resolver = await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path, { FAIRSEQ2_EXTENSION_WARN: '1' }) });
 
     expect(resolver.resolve(Greeter).greet('x')).toBe('Hello, x!');
     expect(lines).toEqual([
@@ -102,7 +104,7 @@ describe('initFairseq2 and extension discovery', () => {
   });
 
   it('traces each extension when FAIRSEQ2_EXTENSION_TRACE is set', async () => {
-    await createFairseq2({ cwd: dir.path, log, env: { FAIRSEQ2_EXTENSION_TRACE: '1' } });
+    await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path, { FAIRSEQ2_EXTENSION_TRACE: '1' }) });
 
     expect(lines).toContain('fs2: extension @fs2-examples/hello-extension registered.');
   });
@@ -110,7 +112,7 @@ describe('initFairseq2 and extension discovery', () => {
   it('rejects an extension without a default function', async () => {
     writeExtensionPackage(dir, 'no-default-ext', `export const setup = () => {};`);
 
-    await expect(createFairseq2({ cwd: dir.path, log })).rejects.toThrow(
+    await expect(createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) })).rejects.toThrow(
       'The fs2 extension of the no-default-ext package (./extension.js) is expected to export a default function `(container) => void`, but exports no default instead.',
     );
   });
@@ -118,7 +120,7 @@ describe('initFairseq2 and extension discovery', () => {
   it('rejects an extension entry that does not exist', async () => {
     writeExtensionPackage(dir, 'unbuilt-ext', '', './dist/extension.js');
 
-    await expect(createFairseq2({ cwd: dir.path, log })).rejects.toThrow(
+    await expect(createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) })).rejects.toThrow(
       `The fs2 extension of the unbuilt-ext package points to ./dist/extension.js, but ${dir.path}/node_modules/unbuilt-ext/dist/extension.js does not exist. Is the package built?`,
     );
   });
@@ -126,13 +128,13 @@ describe('initFairseq2 and extension discovery', () => {
   it('rejects an fs2.extension field that is not a string', async () => {
     dir.write('node_modules/odd-ext/package.json', JSON.stringify({ name: 'odd-ext', fs2: { extension: 42 } }));
 
-    await expect(createFairseq2({ cwd: dir.path, log })).rejects.toThrow(
+    await expect(createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) })).rejects.toThrow(
       `The \`fs2.extension\` field of the odd-ext package (${dir.path}/node_modules/odd-ext/package.json) is expected to be a path string, but is of type number instead.`,
     );
   });
 
   it('runs no extension with extensions: false', async () => {
-    const resolver = await createFairseq2({ cwd: dir.path, log, extensions: false });
+    const resolver = await createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path), extensions: false });
 
     expect(resolver.maybeResolve(Greeter)).toBeUndefined();
   });
@@ -141,6 +143,7 @@ describe('initFairseq2 and extension discovery', () => {
     const resolver = await createFairseq2({
       cwd: dir.path,
       log,
+      env: isolatedEnv(dir.path),
       extensions: [
         '@fs2-examples/hello-extension',
         { name: 'inline', setup: (c) => c.collection.registerInstance(Order, 'inline') },
@@ -152,7 +155,7 @@ describe('initFairseq2 and extension discovery', () => {
   });
 
   it('rejects a listed package that has no extension', async () => {
-    await expect(createFairseq2({ cwd: dir.path, log, extensions: ['left-pad'] })).rejects.toThrow(
+    await expect(createFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path), extensions: ['left-pad'] })).rejects.toThrow(
       `${'left-pad'} is not an installed package with an fs2 extension (none of the node_modules folders visible from ${dir.path} has it).`,
     );
   });
@@ -164,10 +167,10 @@ describe('initFairseq2 and extension discovery', () => {
     });
 
     it('is set by initFairseq2(), which cannot run twice', async () => {
-      const resolver = await initFairseq2({ cwd: dir.path, log });
+      const resolver = await initFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) });
 
       expect(getDependencyResolver()).toBe(resolver);
-      await expect(initFairseq2({ cwd: dir.path, log })).rejects.toThrow('`initFairseq2()` is already called.');
+      await expect(initFairseq2({ cwd: dir.path, log, env: isolatedEnv(dir.path) })).rejects.toThrow('`initFairseq2()` is already called.');
 
       shutdownFairseq2();
       expect(() => getDependencyResolver()).toThrow('fs2 is not initialized: call `await initFairseq2()` first.');
