@@ -1,4 +1,4 @@
-export { isolatedEnv, makeTempDir } from './tmp.js';
+export { makeTempDir } from './tmp.js';
 export type { TempDir } from './tmp.js';
 export { FIXTURES_DIR, FIXTURE_TOKENS, fixturePath, readExpectedLogits } from './fixtures.js';
 export type { ExpectedLogits, FixtureName } from './fixtures.js';
