@@ -13,3 +13,5 @@ export { PickleBuilder } from './pickle.js';
 export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
 export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
 export { MemoryCheckpointReader } from './memoryCheckpoint.js';
+export { copyRealTokenizer, realTokenizerDir } from './tokenizers.js';
+export type { RealTokenizerName } from './tokenizers.js';

@@ -205,7 +205,7 @@ export class HuggingFaceTokenizer implements Tokenizer {
     if (missing >= 0) {
       throw new InvalidArgumentError(
         'text',
-        `The tokenizer ${this.source} cannot encode \`${encoding.tokens[missing] ?? ''}\`: it is not in its vocabulary, and the tokenizer has no unknown token.`,
+        `The tokenizer ${this.source} cannot encode the text: it produced the token \`${String(encoding.tokens[missing])}\`, which is not in its vocabulary.`,
       );
     }
     return addSpecialTokens ? this.addAround(ids as number[]) : (ids as number[]);
