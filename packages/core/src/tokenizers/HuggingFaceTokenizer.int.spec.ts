@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 
-import { caught, copyRealTokenizer, makeTempDir, realTokenizerDir } from '../../../../test/support/index.js';
+import { caught, caughtAsync, copyRealTokenizer, makeTempDir, realTokenizerDir } from '../../../../test/support/index.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { ChatTemplateError, TokenizerModelError } from './errors.js';
 import type { HuggingFaceTokenizer } from './HuggingFaceTokenizer.js';
@@ -83,12 +83,12 @@ describe('HuggingFaceTokenizer on real vocabularies', () => {
     expect(instruct.tokenize('Hi', { addSpecialTokens: true })).toEqual(['<|begin_of_text|>', 'Hi']);
 
     // Llama 3.0 predates Llama 3.1's <|finetune_right_pad_id|>.
-    const missing = await loadHuggingFaceTokenizer(realTokenizerDir('llama3'), { padToken: '<|finetune_right_pad_id|>' }).catch((e: unknown) => e as Error);
+    const missing = await caughtAsync(() => loadHuggingFaceTokenizer(realTokenizerDir('llama3'), { padToken: '<|finetune_right_pad_id|>' }));
     expect(missing).toBeInstanceOf(TokenizerModelError);
     expect(missing.message).toBe(
       `The padding token \`<|finetune_right_pad_id|>\` (given by the tokenizer family or the caller) is not in the vocabulary of ${realTokenizerDir('llama3')}/tokenizer.json.`,
     );
-    const badStop = await loadHuggingFaceTokenizer(realTokenizerDir('qwen3'), { stopTokens: ['<|eot_id|>'] }).catch((e: unknown) => e as Error);
+    const badStop = await caughtAsync(() => loadHuggingFaceTokenizer(realTokenizerDir('qwen3'), { stopTokens: ['<|eot_id|>'] }));
     expect(badStop.message).toBe(`The stop token \`<|eot_id|>\` is not in the vocabulary of ${realTokenizerDir('qwen3')}/tokenizer.json.`);
 
     const noPad = await loadHuggingFaceTokenizer(realTokenizerDir('qwen3'), { eosToken: '<|endoftext|>', padToken: null });
@@ -104,7 +104,7 @@ describe('HuggingFaceTokenizer on real vocabularies', () => {
       expect(tokenizer.vocabInfo.stopIds).toEqual([128001, 128008, 128009]);
 
       dir.write('generation_config.json', JSON.stringify({ eos_token_id: 200000 }));
-      const error = await loadHuggingFaceTokenizer(dir.path).catch((e: unknown) => e as Error);
+      const error = await caughtAsync(() => loadHuggingFaceTokenizer(dir.path));
       expect(error).toBeInstanceOf(TokenizerModelError);
       expect(error.message).toBe(
         `\`eos_token_id\` of the generation_config.json beside ${dir.path}/tokenizer.json is expected to hold token ids of the tokenizer (0 to 128255), but holds 200000.`,
