@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it, jest } from '@jest/globals';
 
 import { caught, caughtAsync, copyRealTokenizer, makeTempDir, realTokenizerDir } from '../../../../test/support/index.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
@@ -10,6 +10,9 @@ import { loadHuggingFaceTokenizer } from './loadHuggingFaceTokenizer.js';
 const MULTILINGUAL = 'Hello world! Ünïcödé 日本語 中文 العربية русский 🤗👍🏽🇫🇷  spaces\tand\nnewlines 12345 ...';
 
 describe('HuggingFaceTokenizer on real vocabularies', () => {
+  // Reading a real tokenizer.json (9 to 11 MB) takes about 0.6 s on an idle machine (js-ecosystem.md §6.1); allow a busy one.
+  jest.setTimeout(60_000);
+
   let llama3: HuggingFaceTokenizer;
   let qwen3: HuggingFaceTokenizer;
 
@@ -93,6 +96,22 @@ describe('HuggingFaceTokenizer on real vocabularies', () => {
 
     const noPad = await loadHuggingFaceTokenizer(realTokenizerDir('qwen3'), { eosToken: '<|endoftext|>', padToken: null });
     expect([noPad.vocabInfo.eosId, noPad.vocabInfo.padId]).toEqual([151643, undefined]);
+  });
+
+  it('lets a family choose its tokens by what the vocabulary holds', async () => {
+    // The llama family's choice between Llama 2 and Llama 3 files, and 3.0 and 3.1 ones.
+    const options = (vocabulary: { has(token: string): boolean }) =>
+      vocabulary.has('<|begin_of_text|>')
+        ? {
+            bosToken: '<|begin_of_text|>',
+            eosToken: '<|eot_id|>',
+            stopTokens: ['<|end_of_text|>'],
+            padToken: vocabulary.has('<|finetune_right_pad_id|>') ? '<|finetune_right_pad_id|>' : null,
+            addBosToken: true,
+          }
+        : { bosToken: '<s>', eosToken: '</s>', addBosToken: true };
+    const tokenizer = await loadHuggingFaceTokenizer(realTokenizerDir('llama3'), options);
+    expect(tokenizer.vocabInfo).toEqual({ size: 128256, bosId: 128000, eosId: 128009, padId: undefined, unkId: undefined, stopIds: [128009, 128001] });
   });
 
   it('adds the ids of generation_config.json\'s eos_token_id to the stop tokens', async () => {

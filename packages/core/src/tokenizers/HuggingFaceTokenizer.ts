@@ -61,6 +61,19 @@ export interface HuggingFaceTokenizerOptions {
   readonly cleanUpTokenizationSpaces?: boolean;
 }
 
+/** What {@link HuggingFaceTokenizerOptionsFactory} can ask about the vocabulary before the options apply. */
+export interface TokenizerVocabulary {
+  /** Whether the vocabulary (added tokens included) has this token. */
+  has(token: string): boolean;
+}
+
+/**
+ * Options chosen after looking at the vocabulary: a family whose files come in several versions
+ * picks its special tokens by what the vocabulary holds (Llama 2's `<s>` or Llama 3's
+ * `<|begin_of_text|>`; Llama 3.1's `<|finetune_right_pad_id|>`, absent from 3.0).
+ */
+export type HuggingFaceTokenizerOptionsFactory = (vocabulary: TokenizerVocabulary) => HuggingFaceTokenizerOptions;
+
 /** The parsed files of a Hugging Face tokenizer; only `tokenizer` is required. */
 export interface HuggingFaceTokenizerFiles {
   /** `tokenizer.json`. */
@@ -126,22 +139,29 @@ export class HuggingFaceTokenizer implements Tokenizer {
 
   constructor(
     files: HuggingFaceTokenizerFiles,
-    options: HuggingFaceTokenizerOptions = {},
+    optionsOrFactory: HuggingFaceTokenizerOptions | HuggingFaceTokenizerOptionsFactory = {},
     /** Names the tokenizer in messages: the path of its `tokenizer.json`. */
     readonly source = 'tokenizer.json',
   ) {
     const config = files.tokenizerConfig ?? {};
     const tokenizerJson = checkTokenizerJson(files.tokenizer, source);
+    // The library reads the special tokens of the config as strings (Unigram's `eos_token`).
+    const libraryConfig: Record<string, unknown> = { ...config };
+    for (const key of Object.keys(SPECIAL_TOKEN_ROLES) as SpecialTokenKey[]) {
+      libraryConfig[key] = tokenSetting(config, key, source, 'tokenizer_config.json');
+    }
     try {
-      this.hf = new HfTokenizer(tokenizerJson, { ...config });
+      this.hf = new HfTokenizer(tokenizerJson, libraryConfig);
     } catch (error) {
       throw new TokenizerModelError(
         source,
-        `${source} cannot be read by @huggingface/tokenizers: ${sentence((error as Error).message)}`,
+        `${source} cannot be read by @huggingface/tokenizers: ${sentence(error instanceof Error ? error.message : String(error))}`,
         { cause: error },
       );
     }
     this.vocab = (this.hf.model as NonNullable<HfTokenizer['model']>).vocab;
+    const options =
+      typeof optionsOrFactory === 'function' ? optionsOrFactory({ has: (token) => this.maybeTokenToId(token) !== undefined }) : optionsOrFactory;
 
     const lookup = new SpecialTokenLookup(source, config, files.specialTokensMap ?? {}, (token) => this.maybeTokenToId(token));
     const bos = lookup.resolve('bos_token', options.bosToken);

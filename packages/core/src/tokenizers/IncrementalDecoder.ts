@@ -14,14 +14,20 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
  * UTF-8 character (an emoji is often 3 or 4 byte-level tokens); such a character is held back
  * until the token that completes it arrives, and a SentencePiece word keeps its leading space.
  *
- * Hand-written because neither `@huggingface/tokenizers` nor transformers.js export one; this is
+ * Hand-written: `@huggingface/tokenizers` has no streaming decoder, and transformers.js's
+ * `TextStreamer` re-decodes the whole text at every token and belongs to transformers.js. This is
  * the algorithm of Hugging Face's text-generation-inference (`decode_token`): decode a small
- * window of tokens with the previous token(s) as context, emit what the newest token adds unless
- * the text ends with U+FFFD (an incomplete character), then slide the window.
+ * window of tokens with the previously emitted token(s) as context, emit what the newest tokens
+ * add unless the text ends with U+FFFD (an incomplete character), then slide the window. It holds
+ * for every decoder whose output for a prefix of the tokens is a prefix of the output (byte-level,
+ * SentencePiece-style and WordPiece decoders are).
  *
  * ```ts
  * const stream = tokenizer.createIncrementalDecoder({ skipSpecialTokens: true });
- * for await (const token of model.generate(prompt)) process.stdout.write(stream.push(token));
+ * const prompt = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
+ * for await (const { token } of model.generate(prompt, { stopTokens: tokenizer.vocabInfo.stopIds })) {
+ *   process.stdout.write(stream.push(token));
+ * }
  * process.stdout.write(stream.flush());
  * ```
  *

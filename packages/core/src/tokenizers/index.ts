@@ -20,7 +20,12 @@ export { ChatTemplates } from './ChatTemplates.js';
 export type { ChatTemplateTokens } from './ChatTemplates.js';
 export type { TokenDecoder } from './IncrementalDecoder.js';
 export { HuggingFaceTokenizer } from './HuggingFaceTokenizer.js';
-export type { HuggingFaceTokenizerFiles, HuggingFaceTokenizerOptions } from './HuggingFaceTokenizer.js';
+export type {
+  HuggingFaceTokenizerFiles,
+  HuggingFaceTokenizerOptions,
+  HuggingFaceTokenizerOptionsFactory,
+  TokenizerVocabulary,
+} from './HuggingFaceTokenizer.js';
 export { TOKENIZER_JSON, loadHuggingFaceTokenizer } from './loadHuggingFaceTokenizer.js';
 export { buildByteLevelTokenizerJson, writeByteLevelTokenizer } from './buildByteLevelTokenizerJson.js';
 export type { ByteLevelTokenizerOptions, WriteByteLevelTokenizerOptions } from './buildByteLevelTokenizerJson.js';

@@ -47,10 +47,11 @@ describe('loadHuggingFaceTokenizer', () => {
 
   it('explains that a SentencePiece tokenizer.model must be converted first', async () => {
     dir.write('spm/tokenizer.model', 'binary');
-    expect(await modelError(join(dir.path, 'spm'))).toBe(
-      `${dir.path}/spm has no tokenizer.json. Its tokenizer.model (SentencePiece or tiktoken) is not read by fs2: ` +
-        'convert it once with Hugging Face transformers (`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` writes tokenizer.json).',
-    );
+    const hint =
+      'SentencePiece and tiktoken `.model` files are not read by fs2; convert the tokenizer once with Hugging Face transformers ' +
+      '(`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` writes tokenizer.json).';
+    expect(await modelError(join(dir.path, 'spm'))).toBe(`${dir.path}/spm has no tokenizer.json. Its tokenizer.model: ${hint}`);
+    expect(await modelError(join(dir.path, 'spm/tokenizer.model'))).toBe(`${dir.path}/spm/tokenizer.model is not a tokenizer.json: ${hint}`);
   });
 
   it('names the file that is not valid JSON, or not an object', async () => {

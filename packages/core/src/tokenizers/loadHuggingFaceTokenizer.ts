@@ -2,7 +2,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { TokenizerModelError } from './errors.js';
-import { HuggingFaceTokenizer, type HuggingFaceTokenizerFiles, type HuggingFaceTokenizerOptions } from './HuggingFaceTokenizer.js';
+import {
+  HuggingFaceTokenizer,
+  type HuggingFaceTokenizerFiles,
+  type HuggingFaceTokenizerOptions,
+  type HuggingFaceTokenizerOptionsFactory,
+} from './HuggingFaceTokenizer.js';
 
 /** The file a Hugging Face tokenizer folder is found by. */
 export const TOKENIZER_JSON = 'tokenizer.json';
@@ -14,13 +19,17 @@ const SIDE_FILES = {
   generationConfig: 'generation_config.json',
 } as const;
 const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
+const SENTENCE_PIECE_HINT =
+  'SentencePiece and tiktoken `.model` files are not read by fs2; convert the tokenizer once with Hugging Face transformers ' +
+  '(`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` writes tokenizer.json).';
 
 /**
  * The tokenizer at `path`: a folder with a `tokenizer.json`, or a `tokenizer.json` file (under
  * any name). From the same folder it also reads, when present, `tokenizer_config.json` (special
  * tokens, chat template, `add_bos_token`), `special_tokens_map.json`, `generation_config.json`
  * (`eos_token_id`, added to the stop tokens) and `chat_template.jinja`. `options` override
- * what the files say; see {@link HuggingFaceTokenizerOptions}.
+ * what the files say; see {@link HuggingFaceTokenizerOptions}. A function of the vocabulary may
+ * give them instead (a family picking its tokens by the version of the files).
  *
  * ```ts
  * const tokenizer = await loadHuggingFaceTokenizer('/models/Qwen3-0.6B', { eosToken: '<|im_end|>' });
@@ -30,7 +39,10 @@ const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
  * @throws TokenizerModelError when the path does not exist, the folder has no `tokenizer.json`, a
  *   file is not valid JSON, or the tokenizer cannot be built from it (each message names the file).
  */
-export async function loadHuggingFaceTokenizer(path: string, options: HuggingFaceTokenizerOptions = {}): Promise<HuggingFaceTokenizer> {
+export async function loadHuggingFaceTokenizer(
+  path: string,
+  options: HuggingFaceTokenizerOptions | HuggingFaceTokenizerOptionsFactory = {},
+): Promise<HuggingFaceTokenizer> {
   const file = await tokenizerJsonPath(path);
   const dir = dirname(file);
   const files: { -readonly [K in keyof HuggingFaceTokenizerFiles]: HuggingFaceTokenizerFiles[K] } = {
@@ -58,6 +70,9 @@ async function tokenizerJsonPath(path: string): Promise<string> {
     throw new TokenizerModelError(path, `The tokenizer path ${path} is not found.`, { cause: error });
   }
   if (!isDirectory) {
+    if (path.endsWith('.model')) {
+      throw new TokenizerModelError(path, `${path} is not a tokenizer.json: ${SENTENCE_PIECE_HINT}`);
+    }
     return path;
   }
   const file = join(path, TOKENIZER_JSON);
@@ -70,7 +85,7 @@ async function tokenizerJsonPath(path: string): Promise<string> {
     path,
     `${path} has no ${TOKENIZER_JSON}.` +
       (sentencePiece
-        ? ' Its tokenizer.model (SentencePiece or tiktoken) is not read by fs2: convert it once with Hugging Face transformers (`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` writes tokenizer.json).'
+        ? ` Its tokenizer.model: ${SENTENCE_PIECE_HINT}`
         : ` It holds ${entries.length === 0 ? 'nothing' : entries.slice(0, 8).join(', ') + (entries.length > 8 ? ', ...' : '')}.`),
   );
 }
