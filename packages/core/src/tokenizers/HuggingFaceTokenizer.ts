@@ -247,10 +247,13 @@ export class HuggingFaceTokenizer implements Tokenizer {
   tokenize(text: string, options: EncodeOptions = {}): string[] {
     const addSpecialTokens = options.addSpecialTokens ?? false;
     const tokens = this.hf.tokenize(text, { add_special_tokens: addSpecialTokens });
-    if (!addSpecialTokens) {
-      return tokens;
+    if (addSpecialTokens && this.addBos) {
+      tokens.unshift(this.idToToken(this.vocabInfo.bosId as number));
     }
-    return this.addAround(tokens.map((t) => this.tokenToId(t))).map((id) => this.idToToken(id));
+    if (addSpecialTokens && this.addEos) {
+      tokens.push(this.idToToken(this.vocabInfo.eosId as number));
+    }
+    return tokens;
   }
 
   tokenToId(token: string): number {
