@@ -16,3 +16,5 @@ export { MemoryCheckpointReader } from './memoryCheckpoint.js';
 export { GPT2_CARDS_FILE, GPT2_EXAMPLE_DIR, GPT2_TINY_CHECKPOINT, readCheckpointTensors } from './gpt2.js';
 export type { HostTensorData } from './gpt2.js';
 export { isolatedEnv } from './env.js';
+export { copyRealTokenizer, realTokenizerDir } from './tokenizers.js';
+export type { RealTokenizerName } from './tokenizers.js';
