@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createFairseq2, type DependencyContainer, type DependencyResolver, type TransformerDecoderModel } from '@fs2/core';
 
 import { FIXTURE_TOKENS, type ExpectedLogits } from './fixtures.js';
-import { isolatedEnv, makeTempDir, type TempDir } from './tmp.js';
+import { isolatedEnv } from './env.js';
+import { makeTempDir, type TempDir } from './tmp.js';
 
 /**
  * Test support for the model families: the checks every fixture goes through (logits against the

@@ -1,4 +1,4 @@
-export { isolatedEnv, makeTempDir } from './tmp.js';
+export { makeTempDir } from './tmp.js';
 export type { TempDir } from './tmp.js';
 export { FIXTURES_DIR, FIXTURE_TOKENS, fixturePath, readExpectedLogits } from './fixtures.js';
 export type { ExpectedLogits, FixtureName } from './fixtures.js';
@@ -28,3 +28,6 @@ export { decoderParameterCount } from './parameterCount.js';
 export type { DecoderShape } from './parameterCount.js';
 export { GPT2_CARDS_FILE, GPT2_EXAMPLE_DIR, GPT2_TINY_CHECKPOINT, readCheckpointTensors } from './gpt2.js';
 export type { HostTensorData } from './gpt2.js';
+export { isolatedEnv } from './env.js';
+export { copyRealTokenizer, realTokenizerDir } from './tokenizers.js';
+export type { RealTokenizerName } from './tokenizers.js';

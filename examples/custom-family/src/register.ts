@@ -1,6 +1,4 @@
-import { fileURLToPath } from 'node:url';
-
-import { AssetMetadataSource, PackageAssetMetadataSource, registerModelFamily, type DependencyContainer } from '@fs2/core';
+import { registerModelFamily, registerPackageAssets, type DependencyContainer } from '@fs2/core';
 
 import { gpt2Archs } from './archs.js';
 import { GPT2_FAMILY, Gpt2ConfigSchema } from './config.js';
@@ -9,9 +7,6 @@ import { gpt2HuggingFaceConverter, gpt2HuggingFaceInterop } from './interop.js';
 
 /** The npm name of this package, whose `cards/` folder holds the family's cards. */
 export const GPT2_PACKAGE = '@fs2-examples/custom-family';
-
-/** This package's folder (the parent of `src/` and of `dist/`). */
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 // Begin-example: register
 /**
@@ -28,9 +23,6 @@ export function registerGpt2Family(container: DependencyContainer): void {
     converters: [gpt2HuggingFaceConverter],
     huggingFace: gpt2HuggingFaceInterop,
   });
-  // `registerPackageAssets(container, GPT2_PACKAGE)` looks the package up from the working
-  // directory only, and misses it when discovery found this extension next to @fs2/core instead
-  // (a global install, a program run from another folder): start the lookup from this package.
-  container.collection.register(AssetMetadataSource, () => new PackageAssetMetadataSource(GPT2_PACKAGE, PACKAGE_DIR));
+  registerPackageAssets(container, GPT2_PACKAGE);
 }
 // End-example: register

@@ -28,21 +28,27 @@ export function checkPackageName(name: string): void {
 export class PackageAssetMetadataSource implements AssetMetadataSource {
   readonly source: string;
 
+  private readonly starts: readonly string[];
+
   constructor(
     readonly packageName: string,
-    /** Where Node's resolution starts: the working directory. */
-    private readonly cwd: string,
+    /** Where Node's resolution starts, tried in order (the working directory, `@fs2/core`'s folder). */
+    starts: string | readonly string[],
   ) {
     checkPackageName(packageName);
     this.source = `package:${packageName}`;
+    this.starts = typeof starts === 'string' ? [starts] : starts;
   }
 
   async load(): Promise<readonly AssetMetadataProvider[]> {
-    const packageDir = await findPackageDir(this.packageName, this.cwd);
+    let packageDir: string | undefined;
+    for (const start of this.starts) {
+      packageDir ??= await findPackageDir(this.packageName, start);
+    }
     if (packageDir === undefined) {
       throw new AssetSourceNotFoundError(
         this.source,
-        `no node_modules folder visible from ${this.cwd} has the ${this.packageName} package.`,
+        `no node_modules folder visible from ${this.starts.join(' or ')} has the ${this.packageName} package.`,
       );
     }
     const cards = join(packageDir, 'cards');

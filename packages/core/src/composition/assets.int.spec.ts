@@ -15,6 +15,7 @@ import { getAssetStore } from '../assets/getAssetStore.js';
 import { parseAssetCards } from '../assets/parseAssetCards.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
+import { packageSearchRoots } from '../runtime/extensions.js';
 import { createFairseq2, initFairseq2, shutdownFairseq2 } from '../runtime/init.js';
 import {
   registerAssetCardValidator,
@@ -146,8 +147,8 @@ describe('asset composition', () => {
     const validator = { name: 'v', validate: () => [] };
     const resolver = await world((c) => registerAssetCardValidator(c, validator));
 
-    // After the library's own (the model families' check).
-    expect(resolver.resolveAll(AssetCardValidator).map((v) => v.name)).toEqual(['model families', 'v']);
+    // After the library's own (the model and tokenizer families' checks).
+    expect(resolver.resolveAll(AssetCardValidator).map((v) => v.name)).toEqual(['model families', 'tokenizer families', 'v']);
     expect(resolver.resolveAll(AssetCardValidator).at(-1)).toBe(validator);
   });
 
@@ -157,7 +158,7 @@ describe('asset composition', () => {
     const missingPackage = await caughtAsync(() => world((c) => registerPackageAssets(c, 'acme-missing')));
     expect(missingPackage).toBeInstanceOf(AssetSourceNotFoundError);
     expect(missingPackage.message).toBe(
-      `package:acme-missing asset source is not found: no node_modules folder visible from ${dir.path} has the acme-missing package.`,
+      `package:acme-missing asset source is not found: no node_modules folder visible from ${packageSearchRoots(dir.path).join(' or ')} has the acme-missing package.`,
     );
     expect((missingPackage as AssetSourceNotFoundError).category).toBe('not_found');
 

@@ -13,6 +13,7 @@ import { checkPackageName, PackageAssetMetadataSource } from '../assets/PackageA
 import { WellKnownAssetMetadataSource } from '../assets/WellKnownAssetMetadataSource.js';
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
 import { Environment } from '../runtime/Environment.js';
+import { packageSearchRoots } from '../runtime/extensions.js';
 
 /**
  * The library's asset services (called by `registerLibrary`): the built-in, system and user card
@@ -102,7 +103,7 @@ export function registerPackageAssets(container: DependencyContainer, packageNam
   checkPackageName(packageName); // Fails at the call, not when the store is built.
   container.collection.register(
     AssetMetadataSource,
-    (r) => new PackageAssetMetadataSource(packageName, r.resolve(Environment).cwd),
+    (r) => new PackageAssetMetadataSource(packageName, packageSearchRoots(r.resolve(Environment).cwd)),
   );
 }
 

@@ -13,3 +13,4 @@ export { registerAssetDownloadManager, registerAssetDownloads } from './download
 export type { AssetDownloadsOptions } from './downloads.js';
 export { registerCheckpointLoaders } from './checkpoint.js';
 export { registerModelFamily, registerModelLibrary } from './models.js';
+export { registerTokenizerFamily, registerTokenizerLibrary } from './tokenizers.js';

@@ -3,6 +3,7 @@ import { registerAssets } from './assets.js';
 import { registerCheckpointLoaders } from './checkpoint.js';
 import { registerAssetDownloads } from './downloads.js';
 import { registerModelLibrary } from './models.js';
+import { registerTokenizerLibrary } from './tokenizers.js';
 
 /** Options of {@link registerLibrary}. */
 export interface LibraryOptions {
@@ -20,4 +21,5 @@ export function registerLibrary(container: DependencyContainer, options: Library
   registerAssetDownloads(container, { noProgress: options.noProgress });
   registerCheckpointLoaders(container);
   registerModelLibrary(container);
+  registerTokenizerLibrary(container);
 }

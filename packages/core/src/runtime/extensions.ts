@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { Fs2Error, type Fs2ErrorOptions } from '../errors/Fs2Error.js';
 import type { DependencyContainer } from './DependencyContainer.js';
@@ -46,6 +46,19 @@ export class ExtensionError extends Fs2Error {
   ) {
     super(message, options);
   }
+}
+
+/** This module's folder: `@fs2/core`'s own place in the file system. */
+const CORE_DIR = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Where installed packages are looked for (extensions, and the packages whose cards
+ * `registerPackageAssets` adds): Node's resolution from the working directory, then from
+ * `@fs2/core`'s own folder, so that a package installed beside fs2 (a global install, a program
+ * run from another folder) is found too.
+ */
+export function packageSearchRoots(cwd: string): readonly string[] {
+  return [cwd, CORE_DIR];
 }
 
 /**

@@ -19,7 +19,7 @@ export {
 export type { ServiceRef } from './errors.js';
 export { Environment, StandardEnvironment } from './Environment.js';
 export type { StandardEnvironmentOptions } from './Environment.js';
-export { ExtensionError, discoverExtensions, loadExtension, runExtension } from './extensions.js';
+export { ExtensionError, discoverExtensions, loadExtension, packageSearchRoots, runExtension } from './extensions.js';
 export type { ExtensionDescriptor, ExtensionFunction, InlineExtension, RunExtensionOptions } from './extensions.js';
 export { createFairseq2, initFairseq2, shutdownFairseq2 } from './init.js';
 export type { ExtrasFunction, InitFairseq2Options } from './init.js';

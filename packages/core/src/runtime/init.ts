@@ -1,6 +1,3 @@
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { registerLibrary } from '../composition/lib.js';
 import { InvalidOperationError } from '../errors/Fs2Error.js';
 import { DependencyContainer, type DependencyResolver } from './DependencyContainer.js';
@@ -8,6 +5,7 @@ import { Environment, StandardEnvironment } from './Environment.js';
 import {
   discoverExtensions,
   loadExtension,
+  packageSearchRoots,
   runExtension,
   type ExtensionFunction,
   type InlineExtension,
@@ -43,8 +41,6 @@ export interface InitFairseq2Options {
   readonly log?: (line: string) => void;
 }
 
-const CORE_DIR = dirname(fileURLToPath(import.meta.url));
-
 /**
  * Builds a container the way {@link initFairseq2} does (library, then extensions, then `extras`),
  * prepares it and returns its resolver, without touching the process-global resolver. Tests and
@@ -70,7 +66,7 @@ export async function createFairseq2(options: InitFairseq2Options = {}): Promise
   };
   const extensions = options.extensions ?? true;
   if (extensions !== false) {
-    const discovered = await discoverExtensions([environment.cwd, CORE_DIR]);
+    const discovered = await discoverExtensions(packageSearchRoots(environment.cwd));
     const byName = new Map(discovered.map((d) => [d.packageName, d]));
     const selected: (string | InlineExtension)[] =
       extensions === true ? discovered.map((d) => d.packageName) : [...extensions];

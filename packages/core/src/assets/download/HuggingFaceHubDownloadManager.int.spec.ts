@@ -231,7 +231,7 @@ describe(HuggingFaceHubDownloadManager, () => {
 
       const path = await manager().downloadTokenizer(uri());
 
-      expect(readdirSync(path).sort()).toEqual(['special_tokens_map.json', 'tokenizer.json', 'tokenizer.model', 'tokenizer_config.json']);
+      expect(readdirSync(path).sort()).toEqual(['generation_config.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer.model', 'tokenizer_config.json']);
     });
 
     it('fetches every file of a dataset repository', async () => {

@@ -20,12 +20,18 @@ import {
 } from './httpDownload.js';
 import { NoopProgressReporter, type ProgressReporter, type ProgressTask } from './ProgressReporter.js';
 
-/** The tokenizer files fetched from a Hugging Face repository (at its root). */
+/**
+ * The tokenizer files fetched from a Hugging Face repository (at its root): the vocabulary and its
+ * settings, the chat template newer repositories keep in its own file, and `generation_config.json`
+ * for its stop tokens (`eos_token_id` lists).
+ */
 export const HUGGING_FACE_TOKENIZER_FILES: readonly string[] = [
   'tokenizer.json',
   'tokenizer_config.json',
   'tokenizer.model',
   'special_tokens_map.json',
+  'chat_template.jinja',
+  'generation_config.json',
 ];
 
 /**
@@ -38,7 +44,7 @@ export const HUGGING_FACE_MODEL_FILES: readonly string[] = [
   'model.safetensors.index.json',
   'config.json',
   'generation_config.json',
-  ...HUGGING_FACE_TOKENIZER_FILES,
+  ...HUGGING_FACE_TOKENIZER_FILES.filter((f) => f !== 'generation_config.json'),
 ];
 
 const SAFETENSORS_INDEX = 'model.safetensors.index.json';
