@@ -1,6 +1,7 @@
-import { createModelHubAccessor, type TransformerDecoderModel } from '@fs2/core';
+import { createModelHubAccessor, createTokenizerHubAccessor, type HuggingFaceTokenizer, type TransformerDecoderModel } from '@fs2/core';
 
 import { LLAMA_FAMILY, LlamaConfigSchema, type LlamaConfig } from './config.js';
+import { LlamaTokenizerConfigSchema, type LlamaTokenizerConfig } from './tokenizer.js';
 
 /**
  * The llama model hub (fairseq2's `get_llama_model_hub`), from the process-global resolver
@@ -16,4 +17,15 @@ import { LLAMA_FAMILY, LlamaConfigSchema, type LlamaConfig } from './config.js';
  */
 export const getLlamaModelHub = createModelHubAccessor<TransformerDecoderModel, LlamaConfig>(LLAMA_FAMILY, {
   configSchema: LlamaConfigSchema,
+});
+
+/**
+ * The llama tokenizer hub (fairseq2's `get_llama_tokenizer_hub`):
+ *
+ * ```ts
+ * const tokenizer = await getLlamaTokenizerHub().loadTokenizer('llama3_2_1b_instruct');
+ * ```
+ */
+export const getLlamaTokenizerHub = createTokenizerHubAccessor<HuggingFaceTokenizer, LlamaTokenizerConfig>(LLAMA_FAMILY, {
+  configSchema: LlamaTokenizerConfigSchema,
 });

@@ -35,6 +35,8 @@ export {
   llamaMetaInterop,
   metaLlamaFfnDim,
 } from './interop.js';
-export { getLlamaModelHub } from './hub.js';
+export { getLlamaModelHub, getLlamaTokenizerHub } from './hub.js';
+export { LlamaTokenizerConfigSchema, llamaTokenizerDefaultConfig, llamaTokenizerOptions, loadLlamaTokenizer } from './tokenizer.js';
+export type { LlamaTokenizerConfig } from './tokenizer.js';
 export { registerLlamaFamily } from './register.js';
 export { default as setupLlamaExtension } from './extension.js';

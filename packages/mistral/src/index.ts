@@ -19,6 +19,8 @@ export {
   mistralMetaInterop,
   mistralReferenceConverter,
 } from './interop.js';
-export { getMistralModelHub } from './hub.js';
+export { getMistralModelHub, getMistralTokenizerHub } from './hub.js';
+export { MistralTokenizerConfigSchema, loadMistralTokenizer, mistralTokenizerDefaultConfig } from './tokenizer.js';
+export type { MistralTokenizerConfig } from './tokenizer.js';
 export { registerMistralFamily } from './register.js';
 export { default as setupMistralExtension } from './extension.js';

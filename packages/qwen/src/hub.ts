@@ -1,6 +1,7 @@
-import { createModelHubAccessor, type TransformerDecoderModel } from '@fs2/core';
+import { createModelHubAccessor, createTokenizerHubAccessor, type HuggingFaceTokenizer, type TransformerDecoderModel } from '@fs2/core';
 
 import { QWEN_FAMILY, QwenConfigSchema, type QwenConfig } from './config.js';
+import { QwenTokenizerConfigSchema, type QwenTokenizerConfig } from './tokenizer.js';
 
 /**
  * The qwen model hub (fairseq2's `get_qwen_model_hub`), from the process-global resolver (after
@@ -15,4 +16,15 @@ import { QWEN_FAMILY, QwenConfigSchema, type QwenConfig } from './config.js';
  */
 export const getQwenModelHub = createModelHubAccessor<TransformerDecoderModel, QwenConfig>(QWEN_FAMILY, {
   configSchema: QwenConfigSchema,
+});
+
+/**
+ * The qwen tokenizer hub (fairseq2's `get_qwen_tokenizer_hub`):
+ *
+ * ```ts
+ * const tokenizer = await getQwenTokenizerHub().loadTokenizer('qwen3_0.6b');
+ * ```
+ */
+export const getQwenTokenizerHub = createTokenizerHubAccessor<HuggingFaceTokenizer, QwenTokenizerConfig>(QWEN_FAMILY, {
+  configSchema: QwenTokenizerConfigSchema,
 });

@@ -27,6 +27,8 @@ export {
 } from './archs.js';
 export { createQwenModel, qwenDecoderConfig } from './factory.js';
 export { QWEN_HF_EXPORT_KEY_MAP, QWEN_HF_KEY_MAP, qwenHuggingFaceConverter, qwenHuggingFaceInterop } from './interop.js';
-export { getQwenModelHub } from './hub.js';
+export { getQwenModelHub, getQwenTokenizerHub } from './hub.js';
+export { QwenTokenizerConfigSchema, loadQwenTokenizer, qwenTokenizerDefaultConfig, qwenTokenizerOptions } from './tokenizer.js';
+export type { QwenTokenizerConfig } from './tokenizer.js';
 export { registerQwenFamily } from './register.js';
 export { default as setupQwenExtension } from './extension.js';
