@@ -41,6 +41,17 @@ describe('the tiny offline models (cards/tiny)', () => {
     }
   });
 
+  it('work offline out of the box: `fs2 generate tiny_llama --prompt "Hello" --max-new-tokens 16` prints text (compiled CLI)', () => {
+    const result = spawnSync(
+      process.execPath,
+      [join(REPO, 'packages/cli/bin/fs2.js'), 'generate', 'tiny_llama', '--prompt', 'Hello', '--max-new-tokens', '16'],
+      { cwd: REPO, env: isolatedEnv(join(dir.path, 'cli')), encoding: 'utf8' },
+    );
+
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/^.+\n$/s);
+  });
+
   describe.each(MODELS)('%s', (name) => {
     it('is under 5 MB, with config.json, safetensors weights and a tokenizer.json', () => {
       const files = filesUnder(join(TINY, name));

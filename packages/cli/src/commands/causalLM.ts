@@ -5,13 +5,17 @@ import {
   AssetStore,
   CheckpointNotFoundError,
   GlobalModelLoader,
+  GlobalTokenizerLoader,
+  HF_TOKENIZER_FAMILY,
   InvalidArgumentError,
+  TokenizerFamily,
   NotSupportedError,
   TransformerDecoderModel,
   retrieveModelCard,
   type AssetCard,
   type DependencyResolver,
   type LoadableModel,
+  type Tokenizer,
 } from '@fs2/core';
 import { InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 
@@ -33,6 +37,8 @@ export interface LoadedCausalLM {
   readonly card: AssetCard | undefined;
   /** The folder, when the model was given as one. */
   readonly folder: string | undefined;
+  /** The model family's name. */
+  readonly family: string;
 }
 
 /** `--family` and `--device`, shared by `fs2 logits` and `fs2 generate`. */
@@ -80,18 +86,19 @@ export async function loadCausalLM(context: CommandContext, target: string, opti
   const folder = asPath(context, target);
   let card: AssetCard | undefined;
   let model: LoadableModel;
+  let family: string;
   if (folder !== undefined) {
     if (!statSync(folder).isDirectory()) {
       throw new InvalidArgumentError('model', `${folder} is a file; give a checkpoint folder (with config.json or params.json) or a card name.`);
     }
-    model = await loader.loadFromPath(folder, { ...placement, ...(options.family === undefined ? {} : { family: options.family }) });
+    const detected = await loader.describePath(folder, options.family);
+    family = detected.family.name;
+    model = await detected.family.loadCustomModel(folder, detected.config, placement);
   } else {
     card = retrieveModelCard(resolver.resolve(AssetStore), target);
-    if (options.family !== undefined) {
-      const family = loader.familyOf(card).name;
-      if (family !== options.family) {
-        throw new InvalidArgumentError('family', `\`--family ${options.family}\` does not match the model family of the \`${card.name}\` asset card, ${family}.`);
-      }
+    family = loader.familyOf(card).name;
+    if (options.family !== undefined && family !== options.family) {
+      throw new InvalidArgumentError('family', `\`--family ${options.family}\` does not match the model family of the \`${card.name}\` asset card, ${family}.`);
     }
     model = await loader.load(card, placement);
   }
@@ -99,7 +106,33 @@ export async function loadCausalLM(context: CommandContext, target: string, opti
     model.dispose();
     throw new NotSupportedError(`${target} is not a decoder-only language model that \`fs2\` can run.`);
   }
-  return { model, resolver, card, folder };
+  return { model, resolver, card, folder, family };
+}
+
+/**
+ * The tokenizer of a loaded model, when it has one: the card's (`tokenizer`, or `tokenizer_ref` to
+ * another card), or the `tokenizer.json` of the folder, read by the tokenizer family of the model's
+ * family name when one is registered, else by the generic `hf` family. With `required`, a model
+ * without one is an error (a card without `tokenizer` says it is gated and how to add one).
+ */
+export async function loadModelTokenizer(loaded: LoadedCausalLM, required: boolean): Promise<Tokenizer | undefined> {
+  const loader = loaded.resolver.resolve(GlobalTokenizerLoader);
+  if (loaded.card !== undefined) {
+    const card = loaded.card;
+    if (!required && !card.hasField('tokenizer') && !card.hasField('tokenizer_ref')) {
+      return undefined;
+    }
+    return loader.load(card);
+  }
+  const folder = loaded.folder as string;
+  if (!existsSync(join(folder, 'tokenizer.json'))) {
+    if (required) {
+      throw new NotSupportedError(`${folder} has no tokenizer.json, so \`--prompt\` cannot be encoded; give the prompt as token ids with \`--tokens\`.`);
+    }
+    return undefined;
+  }
+  const family = loaded.resolver.lookup(TokenizerFamily).maybeGet(loaded.family) === undefined ? HF_TOKENIZER_FAMILY : loaded.family;
+  return loader.loadFromPath(folder, { family });
 }
 
 /**

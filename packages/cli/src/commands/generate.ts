@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_NEW_TOKENS, InvalidArgumentError, NotSupportedError, type GenerationOptions } from '@fs2/core';
+import { DEFAULT_MAX_NEW_TOKENS, InvalidArgumentError, type GenerationOptions } from '@fs2/core';
 import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 
 import type { CommandContext } from '../context.js';
-import { folderStopTokens, loadCausalLM, modelOptions, parseTokenIds, type ModelOptions } from './causalLM.js';
+import { folderStopTokens, loadCausalLM, loadModelTokenizer, modelOptions, parseTokenIds, type ModelOptions } from './causalLM.js';
 
 /** The options of `fs2 generate`. */
 interface GenerateOptions extends ModelOptions {
@@ -36,8 +36,10 @@ function parseNumber(value: string): number {
 /**
  * `fs2 generate <card|dir> (--prompt TEXT | --tokens 1,2,3)`: generates tokens with the KV cache
  * and streams them to stdout as they come (greedy by default, or sampled with `--temperature`,
- * `--top-k`, `--top-p`, `--seed`); `--json` prints `{"tokens": [...], "text": ...}` at the end
- * instead. Generation stops at an end-of-sequence token (the folder's `generation_config.json` /
+ * `--top-k`, `--top-p`, `--seed`): as text, decoded incrementally, when the model has a tokenizer
+ * (its card's, or the folder's `tokenizer.json`), else as token ids. `--json` prints
+ * `{"tokens": [...], "text": ...}` at the end instead (`text` is `null` without a tokenizer).
+ * Generation stops at a stop token (the tokenizer's, else the folder's `generation_config.json` /
  * `config.json` `eos_token_id`), after `--max-new-tokens`, or when the model's context is full.
  */
 export function registerGenerateCommand(program: Command, context: CommandContext): void {
@@ -45,7 +47,7 @@ export function registerGenerateCommand(program: Command, context: CommandContex
     .command('generate')
     .description('generate text (or tokens) after a prompt, streaming it as it comes')
     .argument('<model>', 'a model card name, or a checkpoint folder without a card')
-    .option('--prompt <text>', 'the prompt, as text (needs the model card to name a tokenizer)')
+    .option('--prompt <text>', "the prompt, as text (encoded by the model's tokenizer: its card's, or the folder's tokenizer.json)")
     .option('--tokens <ids>', 'the prompt, as token ids, comma-separated (e.g. 1,2,3)', parseTokenIds)
     .option('--max-new-tokens <n>', 'the most tokens to generate', parsePositiveInteger, DEFAULT_MAX_NEW_TOKENS)
     .option('--greedy', 'pick the most likely token at each step (the default)')
@@ -84,23 +86,36 @@ async function generate(context: CommandContext, target: string, options: Genera
     throw new InvalidArgumentError('prompt', 'Give the prompt either as text (`--prompt`) or as token ids (`--tokens`), not both and not neither.');
   }
   const sampling = samplingOptions(options);
-  const { model, folder } = await loadCausalLM(context, target, options);
+  const loaded = await loadCausalLM(context, target, options);
+  const { model, folder } = loaded;
   const { stdout } = context.options;
   try {
-    if (options.prompt !== undefined) {
-      throw new NotSupportedError(`\`--prompt\` needs a tokenizer, and ${target} has none that fs2 can load; give the prompt as token ids with \`--tokens\`.`);
-    }
-    const prompt = options.tokens as number[];
-    const stopTokens = folder === undefined ? [] : folderStopTokens(folder);
-    const run = model.generate(prompt, { ...sampling, maxNewTokens: options.maxNewTokens, stopTokens });
+    const tokenizer = await loadModelTokenizer(loaded, options.prompt !== undefined);
+    const prompt = options.prompt === undefined ? (options.tokens as number[]) : (tokenizer?.encode(options.prompt) as number[]);
+    const stopTokens = tokenizer?.vocabInfo.stopIds ?? (folder === undefined ? [] : folderStopTokens(folder));
+    const stream = options.json === true ? undefined : tokenizer?.createIncrementalDecoder({ skipSpecialTokens: true });
+    // A model's embedding may have rows past the tokenizer's vocabulary (padding): such an id has
+    // no text, and is left out of it.
+    const hasText = (id: number): boolean => tokenizer?.maybeIdToToken(id) !== undefined;
     const tokens: number[] = [];
-    for await (const { token } of run) {
+    for await (const { token } of model.generate(prompt, { ...sampling, maxNewTokens: options.maxNewTokens, stopTokens })) {
       tokens.push(token);
-      if (options.json !== true) {
+      if (options.json === true) {
+        continue;
+      }
+      // Text as it comes (a character split over several tokens waits for its last byte), or ids.
+      if (stream === undefined) {
         stdout.write(`${tokens.length === 1 ? '' : ' '}${token}`);
+      } else if (hasText(token)) {
+        stdout.write(stream.push(token));
       }
     }
-    stdout.write(options.json === true ? `${JSON.stringify({ tokens, text: null })}\n` : '\n');
+    if (options.json === true) {
+      const text = tokenizer === undefined ? null : tokenizer.decode(tokens.filter(hasText), { skipSpecialTokens: true });
+      stdout.write(`${JSON.stringify({ tokens, text })}\n`);
+    } else {
+      stdout.write(`${stream?.flush() ?? ''}\n`);
+    }
   } finally {
     model.dispose();
   }

@@ -102,6 +102,36 @@ describe('fs2 logits and fs2 generate', () => {
     });
   });
 
+  describe('with a tokenizer (the tiny built-in models)', () => {
+    it.each(['tiny_llama', 'tiny_qwen', 'tiny_mistral'])('%s: encodes --prompt and streams the decoded text', async (name) => {
+      const args = ['generate', name, '--device', 'cpu', '--prompt', 'Hello', '--max-new-tokens', '16'];
+      const json = await fs2([...args, '--json']);
+      const streamed = await fs2(args);
+
+      expect([json.code, json.stderr]).toEqual([0, '']);
+      const { tokens, text } = JSON.parse(json.stdout) as { tokens: number[]; text: string };
+      expect(tokens).toHaveLength(16);
+      expect(text.length).toBeGreaterThan(0);
+      expect(streamed).toEqual({ code: 0, stdout: `${text}\n`, stderr: '' });
+    });
+
+    it("encodes the prompt as the family's tokenizer does: Llama 3 starts with <|begin_of_text|>", async () => {
+      const byPrompt = await fs2(['generate', 'tiny_llama', '--device', 'cpu', '--prompt', 'Hello', '--max-new-tokens', '4', '--json']);
+      // <|begin_of_text|> is 256 in tiny_llama's vocabulary, then the bytes of "Hello".
+      const byTokens = await fs2(['generate', 'tiny_llama', '--device', 'cpu', '--tokens', '256,72,101,108,108,111', '--max-new-tokens', '4', '--json']);
+
+      expect(byPrompt.stdout).toBe(byTokens.stdout);
+    });
+
+    it('refuses --prompt for a folder without tokenizer.json', async () => {
+      expect(await fs2(['generate', fixturePath('qwen3'), '--prompt', 'Hello'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `fs2: ${fixturePath('qwen3')} has no tokenizer.json, so \`--prompt\` cannot be encoded; give the prompt as token ids with \`--tokens\`.\n`,
+      });
+    });
+  });
+
   describe('sampling', () => {
     const args = ['generate', fixturePath('mistral'), '--device', 'cpu', '--tokens', '1,17,250', '--max-new-tokens', '6', '--json'];
 
