@@ -9,6 +9,7 @@ import {
   readHuggingFaceDecoderConfig,
   type CheckpointConverter,
   type HuggingFaceInterop,
+  type Llama3RopeScaling,
   type MetaInterop,
   type SourceTensor,
   type StateEntry,
@@ -137,8 +138,8 @@ export const llamaMetaConverter: CheckpointConverter<LlamaConfig> = {
   },
 };
 
-/** A rope scale from a `rope_scaling` dict of type `llama3` (HF `config.json`, or the harness's `params.json`). */
-function ropeScaleOf(scaling: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }): LlamaRopeScaleConfig {
+/** A rope scale from a `rope_scaling` dict of type `llama3` (HF `config.json`). */
+function ropeScaleOf(scaling: Llama3RopeScaling): LlamaRopeScaleConfig {
   return {
     factor: scaling.factor,
     frequency_factors: [scaling.lowFreqFactor, scaling.highFreqFactor],
@@ -161,10 +162,11 @@ export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
 
   fromConfigJson(json, path) {
     const hf = readHuggingFaceDecoderConfig(json, path);
-    if (hf.ropeScaling !== undefined && hf.ropeScaling.type !== 'llama3') {
+    const scaling = hf.ropeScaling;
+    if (scaling !== undefined && scaling.type !== 'llama3') {
       throw new CheckpointError(
         path,
-        `\`rope_scaling\` in ${path} is of type \`${hf.ropeScaling.type}\`, but the llama model family implements only \`llama3\` scaling.`,
+        `\`rope_scaling\` in ${path} is of type \`${scaling.type}\`, but the llama model family implements only \`llama3\` scaling.`,
       );
     }
     if (hf.attentionBias === true || hf.mlpBias === true) {
@@ -191,8 +193,8 @@ export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
       ffn_inner_dim_multiplier: 1.0,
       ffn_inner_dim_multiple_of: 1,
       rope_theta: hf.ropeTheta ?? 10_000.0, // transformers' LlamaConfig default
-      use_scaled_rope: hf.ropeScaling !== undefined,
-      rope_scale: hf.ropeScaling === undefined ? defaults.rope_scale : ropeScaleOf(hf.ropeScaling as Parameters<typeof ropeScaleOf>[0]),
+      use_scaled_rope: scaling !== undefined,
+      rope_scale: scaling === undefined ? defaults.rope_scale : ropeScaleOf(scaling),
       norm_eps: hf.rmsNormEps ?? 1e-6, // transformers' LlamaConfig default
     };
   },
