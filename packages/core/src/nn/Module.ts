@@ -17,9 +17,10 @@ export interface ParameterSlot {
   readonly received: boolean;
   /**
    * Takes the parameter's data (already checked against `shape`). The caller may reuse `data`
-   * afterwards: a slot copies what it keeps.
+   * afterwards: a slot copies what it keeps. A slot may return a promise (a device runtime waiting
+   * for its queue to drain), which the loader awaits before the next tensor.
    */
-  receive(data: Float32Array, device: Device): void;
+  receive(data: Float32Array, device: Device): void | Promise<void>;
 }
 
 /** The number of elements of `shape`. */

@@ -53,7 +53,7 @@ export async function loadModuleState(module: Module, source: StateSource, devic
         );
       }
       device.assertActive();
-      slot.receive(entry.data, device);
+      await slot.receive(entry.data, device);
       seen.add(entry.name);
     }
     const missing = [...slots.keys()].filter((name) => !seen.has(name));

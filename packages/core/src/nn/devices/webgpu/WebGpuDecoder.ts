@@ -1,0 +1,660 @@
+import * as tf from '@tensorflow/tfjs';
+
+import { InternalError, InvalidArgumentError } from '../../../errors/Fs2Error.js';
+import type { DecoderRuntime, TokenStream } from '../../DecoderRuntime.js';
+import { formatBytes } from '../../errors.js';
+import type { KVCache } from '../../KVCache.js';
+import type { TokenSampler } from '../../TokenSampler.js';
+import type { TransformerDecoderModel } from '../../TransformerDecoderModel.js';
+import type { ResolvedTransformerDecoderConfig } from '../../TransformerDecoderConfig.js';
+import type { Device } from '../Device.js';
+import type { HeapReservation } from '../HeapLedger.js';
+import { BufferUsage, MAP_READ, type GpuContext, type KernelName } from './GpuContext.js';
+import { WebGpuKVCache } from './WebGpuKVCache.js';
+import { WebGpuWeights, type ChunkedMatrix } from './WebGpuWeights.js';
+import { ARGMAX_CHUNK, GEMM_TILE, GEMV_ROWS_PER_WORKGROUP } from './wgsl.js';
+
+/** What the runtime did, for benchmarks and diagnostics (`WebGpuDecoder.stats`). */
+export interface WebGpuRuntimeStats {
+  /** Passes over the model submitted (forward calls, prefill chunks, decode steps). */
+  runs: number;
+  /** Compute dispatches encoded. */
+  dispatches: number;
+  /** Command buffers submitted. */
+  submits: number;
+  /** Buffers read back to the host, and their bytes. */
+  readbacks: number;
+  readbackBytes: number;
+  /** Host milliseconds spent encoding and submitting work. */
+  encodeMs: number;
+  /** Host milliseconds spent waiting for read-backs (the GPU finishing the work before them). */
+  waitMs: number;
+}
+
+/** The bit pattern of float32 -Infinity (a runtime value: WGSL constants cannot be infinite). */
+const NEG_INF_BITS = 0xff800000;
+
+/** Working buffers of one run shape, grown on demand. */
+interface Scratch {
+  readonly generation: number;
+  readonly rows: number;
+  readonly batch: number;
+  readonly x: GPUBuffer;
+  readonly xn: GPUBuffer;
+  readonly qkv: GPUBuffer;
+  readonly attn: GPUBuffer;
+  readonly gu: GPUBuffer;
+  readonly act: GPUBuffer;
+  readonly ids: GPUBuffer;
+  readonly logits: GPUBuffer;
+  readonly token: GPUBuffer;
+  readonly partVal: GPUBuffer;
+  readonly partIdx: GPUBuffer;
+}
+
+interface Linear {
+  /** One group per chunk of the weight, matrix-vector kernel (one row). */
+  readonly vector: readonly GPUBindGroup[];
+  /** One group per chunk, matrix-matrix kernel. */
+  readonly matrix: readonly GPUBindGroup[];
+}
+
+interface LayerGroups {
+  readonly norm1: GPUBindGroup;
+  readonly qkv: Linear;
+  readonly post: GPUBindGroup;
+  readonly attention: GPUBindGroup;
+  readonly output: Linear;
+  readonly norm2: GPUBindGroup;
+  /** Matrix-vector: gate and up fused with SwiGLU, per chunk. */
+  readonly ffnVector: readonly GPUBindGroup[];
+  readonly gate: readonly GPUBindGroup[];
+  readonly up: readonly GPUBindGroup[];
+  readonly swiglu: GPUBindGroup;
+  readonly down: Linear;
+}
+
+interface RunGroups {
+  readonly embed: readonly GPUBindGroup[];
+  readonly layers: readonly LayerGroups[];
+}
+
+interface HeadGroups {
+  readonly norm: GPUBindGroup;
+  readonly lastOnly: boolean;
+  /** Matrix-vector groups (one sequence, last position) or matrix-matrix ones. */
+  readonly vector: boolean;
+  readonly groups: readonly GPUBindGroup[];
+}
+
+/**
+ * The `webgpu` device's implementation of a `TransformerDecoderModel` (see `DecoderRuntime`): the
+ * weights in GPU buffers ({@link WebGpuWeights}), a KV cache in GPU buffers ({@link WebGpuKVCache}),
+ * and a whole pass over the model encoded as one compute pass of WGSL kernels (8 dispatches per
+ * layer for a decode step) with bind groups built once per cache. Logits reach TF.js as a tensor on
+ * the `webgpu` backend; greedy generation picks tokens on the GPU, feeds them back without leaving
+ * it, keeps one step queued ahead, and reads back only the 4-byte token ids.
+ */
+export class WebGpuDecoder implements DecoderRuntime {
+  readonly weights: WebGpuWeights;
+  readonly config: ResolvedTransformerDecoderConfig;
+  /** Counters of the work done so far. */
+  readonly stats: WebGpuRuntimeStats = { runs: 0, dispatches: 0, submits: 0, readbacks: 0, readbackBytes: 0, encodeMs: 0, waitMs: 0 };
+  private readonly step: GPUBuffer;
+  private readonly dummy: GPUBuffer;
+  private scratch: Scratch | undefined;
+  private scratchGeneration = 0;
+  private rope: { buffer: GPUBuffer; positions: number; version: number } | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly ctx: GpuContext,
+    private readonly model: TransformerDecoderModel,
+  ) {
+    this.config = model.config;
+    this.weights = new WebGpuWeights(ctx, model.config);
+    this.step = ctx.device.createBuffer({ size: 16, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'fs2:step' });
+    this.dummy = ctx.storage(16, 'dummy');
+  }
+
+  createCache(capacity: number, batchSize: number, reservation: HeapReservation): KVCache {
+    return new WebGpuKVCache(this.ctx, this.device, this.config, capacity, batchSize, reservation);
+  }
+
+  run(ids: Int32Array, batchSize: number, length: number, cache: KVCache | undefined, logits: 'all' | 'last' | 'none'): tf.Tensor | undefined {
+    this.ctx.throwIfFailed();
+    const gpuCache = cache === undefined ? new WebGpuKVCache(this.ctx, this.device, this.config, length, batchSize) : this.gpuCache(cache);
+    try {
+      const rows = batchSize * length;
+      const start = gpuCache.length;
+      const V = this.config.vocabSize;
+      const outRows = logits === 'all' ? rows : batchSize;
+      if (logits !== 'none' && outRows * V * 4 > this.ctx.limits.maxBindingBytes) {
+        throw new InvalidArgumentError(
+          'logits',
+          `Logits for ${outRows} position(s) over a vocabulary of ${V} take ${formatBytes(outRows * V * 4)}, more than the GPU's largest ` +
+            `storage binding (${formatBytes(this.ctx.limits.maxBindingBytes)}). Ask for the last position's logits only, or for fewer positions at a time.`,
+        );
+      }
+      const t0 = performance.now();
+      const scratch = this.ensureScratch(rows, batchSize);
+      const groups = this.runGroups(gpuCache, 'ids');
+      const queue = this.ctx.device.queue;
+      queue.writeBuffer(scratch.ids, 0, new Uint32Array(ids));
+      queue.writeBuffer(this.step, 0, new Uint32Array([rows, length, batchSize, start]));
+      const encoder = this.ctx.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      this.encodeLayers(pass, groups, rows);
+      let out: GPUBuffer | undefined;
+      if (logits !== 'none') {
+        out = this.ctx.storage(outRows * V * 4, 'logits');
+        this.encodeHead(pass, this.headGroups(out, logits === 'last', batchSize), rows, batchSize);
+      }
+      pass.end();
+      this.submit(encoder);
+      this.stats.encodeMs += performance.now() - t0;
+      gpuCache.length = start + length;
+      if (out === undefined) {
+        return undefined;
+      }
+      // TF.js copies the buffer into one of its own (queued after this run), so ours can go.
+      const tensor = tf.tensor({ buffer: out }, logits === 'all' ? [batchSize, length, V] : [batchSize, V], 'float32');
+      out.destroy();
+      return tensor;
+    } finally {
+      if (cache === undefined) {
+        gpuCache.dispose();
+      }
+    }
+  }
+
+  openTokenStream(prompt: Int32Array, cache: KVCache, sampler: TokenSampler, maxTokens: number): TokenStream {
+    return new WebGpuTokenStream(this, prompt, this.gpuCache(cache), sampler, maxTokens, this.model.prefillChunkSize);
+  }
+
+  dispose(): void {
+    if (this.disposed) {
+      return;
+    }
+    this.disposed = true;
+    this.weights.unload();
+    this.releaseScratch();
+    this.rope?.buffer.destroy();
+    this.rope = undefined;
+    this.step.destroy();
+    this.dummy.destroy();
+  }
+
+  /** The model's device. */
+  get device(): Device {
+    return this.model.device as Device;
+  }
+
+  // ---- pieces used by the token stream -------------------------------------------------------
+
+  /**
+   * Submits one pass over `ids` (`scratch.ids` from the host, or `token` from the previous
+   * greedy step) at `start`, and with `head`, the last position's logits into `scratch.logits`,
+   * then the greedy pick into `scratch.token` and its copy into `readback` (`argmax`), or the
+   * logits' copy into `readback`.
+   */
+  submitGenerationStep(
+    cache: WebGpuKVCache,
+    source: { readonly ids: Int32Array } | 'token',
+    start: number,
+    head: { readonly argmax: boolean; readonly readback: GPUBuffer } | undefined,
+  ): void {
+    this.ctx.throwIfFailed();
+    const t0 = performance.now();
+    const rows = source === 'token' ? 1 : source.ids.length;
+    const scratch = this.ensureScratch(rows, 1);
+    const queue = this.ctx.device.queue;
+    if (source !== 'token') {
+      queue.writeBuffer(scratch.ids, 0, new Uint32Array(source.ids));
+    }
+    queue.writeBuffer(this.step, 0, new Uint32Array([rows, rows, 1, start]));
+    const encoder = this.ctx.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    this.encodeLayers(pass, this.runGroups(cache, source === 'token' ? 'token' : 'ids'), rows);
+    if (head !== undefined) {
+      this.encodeHead(pass, this.memo(cache, 'head', () => this.headGroups(scratch.logits, true, 1)), rows, 1);
+      if (head.argmax) {
+        this.encodeArgmax(pass, cache, scratch);
+      }
+    }
+    pass.end();
+    if (head !== undefined) {
+      if (head.argmax) {
+        encoder.copyBufferToBuffer(scratch.token, 0, head.readback, 0, 4);
+      } else {
+        encoder.copyBufferToBuffer(scratch.logits, 0, head.readback, 0, this.config.vocabSize * 4);
+      }
+    }
+    this.submit(encoder);
+    this.stats.encodeMs += performance.now() - t0;
+  }
+
+  /** Writes a token picked on the host where the next step reads its input. */
+  writeToken(token: number): void {
+    this.ctx.device.queue.writeBuffer(this.ensureScratch(1, 1).token, 0, new Uint32Array([token]));
+  }
+
+  /** Maps `buffer`, copies out its first `bytes`, unmaps it. */
+  async readBack(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    const t0 = performance.now();
+    await buffer.mapAsync(MAP_READ, 0, bytes);
+    const data = buffer.getMappedRange(0, bytes).slice(0);
+    buffer.unmap();
+    this.stats.waitMs += performance.now() - t0;
+    this.stats.readbacks += 1;
+    this.stats.readbackBytes += bytes;
+    this.ctx.throwIfFailed();
+    return data;
+  }
+
+  // ---- encoding -------------------------------------------------------------------------------
+
+  private submit(encoder: GPUCommandEncoder): void {
+    this.ctx.device.queue.submit([encoder.finish()]);
+    this.stats.submits += 1;
+    this.stats.runs += 1;
+  }
+
+  private dispatch(pass: GPUComputePassEncoder, kernel: KernelName, group: GPUBindGroup, x: number, y = 1): void {
+    pass.setPipeline(this.ctx.pipeline(kernel));
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+    this.stats.dispatches += 1;
+  }
+
+  /** A matrix-vector dispatch over `rows` weight rows, laid out 2-D within the per-dimension limit. */
+  private dispatchVector(pass: GPUComputePassEncoder, kernel: KernelName, group: GPUBindGroup, rows: number): void {
+    const workgroups = Math.ceil(rows / GEMV_ROWS_PER_WORKGROUP);
+    const x = Math.min(workgroups, this.ctx.limits.maxWorkgroupsPerDimension);
+    this.dispatch(pass, kernel, group, x, Math.ceil(workgroups / x));
+  }
+
+  private linear(pass: GPUComputePassEncoder, matrix: ChunkedMatrix, groups: Linear, epilogue: 'store' | 'bias' | 'accumulate', rows: number): void {
+    const vec = matrix.cols % 4 === 0 ? 'vec4' : 'scalar';
+    matrix.chunks.forEach((chunk, i) => {
+      if (rows === 1) {
+        this.dispatchVector(pass, `gemv:${vec}:${epilogue}`, groups.vector[i] as GPUBindGroup, chunk.rows);
+      } else {
+        this.dispatch(pass, `gemm:${epilogue}`, groups.matrix[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE));
+      }
+    });
+  }
+
+  private encodeLayers(pass: GPUComputePassEncoder, groups: RunGroups, rows: number): void {
+    const c = this.config;
+    const w = this.weights.buffers;
+    w.embed.chunks.forEach((_, i) => this.dispatch(pass, 'embed', groups.embed[i] as GPUBindGroup, Math.ceil(c.modelDim / 64), rows));
+    const qkvEpilogue = c.qkvBias ? 'bias' : 'store';
+    const attentionKernel: KernelName = `attention:${Math.ceil(c.headDim / 64)}`;
+    groups.layers.forEach((g, l) => {
+      const lw = w.layers[l]!;
+      this.dispatch(pass, 'rmsnorm', g.norm1, rows);
+      this.linear(pass, lw.qkv, g.qkv, qkvEpilogue, rows);
+      this.dispatch(pass, 'qkvPost', g.post, c.numHeads + 2 * c.numKvHeads, rows);
+      this.dispatch(pass, attentionKernel, g.attention, c.numHeads, rows);
+      this.linear(pass, lw.wo, g.output, 'accumulate', rows);
+      this.dispatch(pass, 'rmsnorm', g.norm2, rows);
+      if (rows === 1) {
+        const vec = c.modelDim % 4 === 0 ? 'vec4' : 'scalar';
+        lw.gate.chunks.forEach((chunk, i) => this.dispatchVector(pass, `gemv:${vec}:swiglu`, g.ffnVector[i] as GPUBindGroup, chunk.rows));
+      } else {
+        lw.gate.chunks.forEach((chunk, i) =>
+          this.dispatch(pass, 'gemm:store', g.gate[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE)),
+        );
+        lw.up.chunks.forEach((chunk, i) =>
+          this.dispatch(pass, 'gemm:store', g.up[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE)),
+        );
+        this.dispatch(pass, 'swiglu', g.swiglu, Math.ceil(c.ffnInnerDim / 256), rows);
+      }
+      this.linear(pass, lw.down, g.down, 'accumulate', rows);
+    });
+  }
+
+  private encodeHead(pass: GPUComputePassEncoder, head: HeadGroups, rows: number, batch: number): void {
+    const c = this.config;
+    const headMatrix = this.weights.buffers.head;
+    this.dispatch(pass, 'rmsnorm', head.norm, head.lastOnly ? batch : rows);
+    const outRows = head.lastOnly ? batch : rows;
+    const vec = c.modelDim % 4 === 0 ? 'vec4' : 'scalar';
+    headMatrix.chunks.forEach((chunk, i) => {
+      const group = head.groups[i] as GPUBindGroup;
+      if (head.vector) {
+        this.dispatchVector(pass, `gemv:${vec}:store`, group, chunk.rows);
+      } else {
+        this.dispatch(pass, 'gemm:store', group, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(outRows / GEMM_TILE));
+      }
+    });
+  }
+
+  private encodeArgmax(pass: GPUComputePassEncoder, cache: WebGpuKVCache, scratch: Scratch): void {
+    const chunks = Math.ceil(this.config.vocabSize / ARGMAX_CHUNK);
+    const groups = this.memo(cache, 'argmax', () => {
+      const params = this.ctx.constant([this.config.vocabSize, chunks, NEG_INF_BITS, 0]);
+      return [
+        this.ctx.bindGroup(this.ctx.pipeline('argmaxPartial'), [params, scratch.logits, scratch.partVal, scratch.partIdx]),
+        this.ctx.bindGroup(this.ctx.pipeline('argmaxFinal'), [params, scratch.partVal, scratch.partIdx, scratch.token]),
+      ] as const;
+    });
+    this.dispatch(pass, 'argmaxPartial', groups[0], chunks, 1);
+    this.dispatch(pass, 'argmaxFinal', groups[1], 1, 1);
+  }
+
+  // ---- bind groups ----------------------------------------------------------------------------
+
+  /** Something built for `cache` from the current scratch buffers and rotary table, rebuilt when they change. */
+  private memo<T>(cache: WebGpuKVCache, name: string, build: () => T): T {
+    const key = `${name}:${this.scratchGeneration}:${this.rope?.version ?? 0}`;
+    let value = cache.memo.get(key) as T | undefined;
+    if (value === undefined) {
+      for (const old of cache.memo.keys()) {
+        if (old.startsWith(`${name}:`)) {
+          cache.memo.delete(old);
+        }
+      }
+      value = build();
+      cache.memo.set(key, value);
+    }
+    return value;
+  }
+
+  private runGroups(cache: WebGpuKVCache, ids: 'ids' | 'token'): RunGroups {
+    this.ensureRope(cache.capacity);
+    return this.memo(cache, `run-${ids}`, () => this.buildRunGroups(cache, ids));
+  }
+
+  private buildRunGroups(cache: WebGpuKVCache, idsSource: 'ids' | 'token'): RunGroups {
+    const c = this.config;
+    const ctx = this.ctx;
+    const s = this.scratch as Scratch;
+    const w = this.weights.buffers;
+    const rope = (this.rope as { buffer: GPUBuffer }).buffer;
+    const qkvWidth = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+    const vecName = (k: number): 'vec4' | 'scalar' => (k % 4 === 0 ? 'vec4' : 'scalar');
+    const linear = (matrix: ChunkedMatrix, x: GPUBuffer, y: GPUBuffer, ldy: number, epilogue: 'store' | 'bias' | 'accumulate', bias?: GPUBuffer): Linear => {
+      const vector = matrix.chunks.map((chunk) => {
+        const pipeline = ctx.pipeline(`gemv:${vecName(matrix.cols)}:${epilogue}`);
+        const params = ctx.constant([matrix.cols, chunk.rows, chunk.rowStart, 0]);
+        return ctx.bindGroup(pipeline, [params, x, chunk.buffer, y, ...(bias === undefined ? [] : [bias])]);
+      });
+      const mat = matrix.chunks.map((chunk) => {
+        const pipeline = ctx.pipeline(`gemm:${epilogue}`);
+        const params = ctx.constant([matrix.cols, chunk.rows, chunk.rowStart, ldy, 0, 0, 0, 0]);
+        return ctx.bindGroup(pipeline, [this.step, params, x, chunk.buffer, y, ...(bias === undefined ? [] : [bias])]);
+      });
+      return { vector, matrix: mat };
+    };
+    const norm = (x: GPUBuffer, weight: GPUBuffer, y: GPUBuffer): GPUBindGroup =>
+      ctx.bindGroup(ctx.pipeline('rmsnorm'), [this.step, ctx.constant([c.modelDim, c.normEps, 0, 0], [1]), x, weight, y]);
+    const idsBuffer = idsSource === 'ids' ? s.ids : s.token;
+    const embed = w.embed.chunks.map((chunk) =>
+      ctx.bindGroup(ctx.pipeline('embed'), [this.step, ctx.constant([c.modelDim, chunk.rowStart, chunk.rows, 0]), idsBuffer, chunk.buffer, s.x]),
+    );
+    const attentionParams = ctx.constant([
+      c.numHeads,
+      c.numKvHeads,
+      c.headDim,
+      qkvWidth,
+      cache.capacity,
+      c.slidingWindow ?? 0,
+      c.numHeads / c.numKvHeads,
+      0,
+    ]);
+    const postParams = ctx.constant([c.numHeads, c.numKvHeads, c.headDim, qkvWidth, cache.capacity, c.qkNorm ? 1 : 0, c.normEps, 0], [6]);
+    const layers = w.layers.map((lw, l): LayerGroups => {
+      const kc = cache.keyBuffers[l] as GPUBuffer;
+      const vc = cache.valueBuffers[l] as GPUBuffer;
+      const gemmStore = ctx.pipeline('gemm:store');
+      return {
+        norm1: norm(s.x, lw.attnNorm, s.xn),
+        qkv: linear(lw.qkv, s.xn, s.qkv, qkvWidth, c.qkvBias ? 'bias' : 'store', lw.qkvBias),
+        post: ctx.bindGroup(ctx.pipeline('qkvPost'), [this.step, postParams, s.qkv, kc, vc, rope, lw.qkNorm ?? this.dummy]),
+        attention: ctx.bindGroup(ctx.pipeline(`attention:${Math.ceil(c.headDim / 64)}`), [this.step, attentionParams, s.qkv, kc, vc, s.attn]),
+        output: linear(lw.wo, s.attn, s.x, c.modelDim, 'accumulate'),
+        norm2: norm(s.x, lw.ffnNorm, s.xn),
+        ffnVector: lw.gate.chunks.map((chunk, i) =>
+          ctx.bindGroup(ctx.pipeline(`gemv:${vecName(c.modelDim)}:swiglu`), [
+            ctx.constant([c.modelDim, chunk.rows, chunk.rowStart, 0]),
+            s.xn,
+            chunk.buffer,
+            (lw.up.chunks[i] as { buffer: GPUBuffer }).buffer,
+            s.act,
+          ]),
+        ),
+        gate: lw.gate.chunks.map((chunk) =>
+          ctx.bindGroup(gemmStore, [this.step, ctx.constant([c.modelDim, chunk.rows, chunk.rowStart, 2 * c.ffnInnerDim, 0, 0, 0, 0]), s.xn, chunk.buffer, s.gu]),
+        ),
+        up: lw.up.chunks.map((chunk) =>
+          ctx.bindGroup(gemmStore, [
+            this.step,
+            ctx.constant([c.modelDim, chunk.rows, c.ffnInnerDim + chunk.rowStart, 2 * c.ffnInnerDim, 0, 0, 0, 0]),
+            s.xn,
+            chunk.buffer,
+            s.gu,
+          ]),
+        ),
+        swiglu: ctx.bindGroup(ctx.pipeline('swiglu'), [this.step, ctx.constant([c.ffnInnerDim, 0, 0, 0]), s.gu, s.act]),
+        down: linear(lw.down, s.act, s.x, c.modelDim, 'accumulate'),
+      };
+    });
+    return { embed, layers };
+  }
+
+  /**
+   * The final norm and output projection into `out`: of the last position of each sequence
+   * (`lastOnly`; matrix-vector with one sequence), or of every row.
+   */
+  private headGroups(out: GPUBuffer, lastOnly: boolean, batch: number): HeadGroups {
+    const c = this.config;
+    const ctx = this.ctx;
+    const s = this.scratch as Scratch;
+    const w = this.weights.buffers;
+    const vector = lastOnly && batch === 1;
+    const groups = w.head.chunks.map((chunk) =>
+      vector
+        ? ctx.bindGroup(ctx.pipeline(`gemv:${c.modelDim % 4 === 0 ? 'vec4' : 'scalar'}:store`), [
+            ctx.constant([c.modelDim, chunk.rows, chunk.rowStart, 0]),
+            s.xn,
+            chunk.buffer,
+            out,
+          ])
+        : ctx.bindGroup(ctx.pipeline('gemm:store'), [
+            this.step,
+            ctx.constant([c.modelDim, chunk.rows, chunk.rowStart, c.vocabSize, lastOnly ? 1 : 0, 0, 0, 0]),
+            s.xn,
+            chunk.buffer,
+            out,
+          ]),
+    );
+    const norm = ctx.bindGroup(ctx.pipeline('rmsnorm'), [this.step, ctx.constant([c.modelDim, c.normEps, lastOnly ? 1 : 0, 0], [1]), s.x, w.finalNorm, s.xn]);
+    return { norm, lastOnly, vector, groups };
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------
+
+  private gpuCache(cache: KVCache): WebGpuKVCache {
+    if (!(cache instanceof WebGpuKVCache) || cache.isDisposed) {
+      throw new InvalidArgumentError('cache', 'The KV cache was not made by this webgpu model (use `model.createCache()`), or it was disposed.');
+    }
+    return cache;
+  }
+
+  private ensureScratch(rows: number, batch: number): Scratch {
+    const current = this.scratch;
+    if (current !== undefined && current.rows >= rows && current.batch >= batch) {
+      return current;
+    }
+    const c = this.config;
+    const R = Math.max(rows, current?.rows ?? 1);
+    const B = Math.max(batch, current?.batch ?? 1);
+    const sizes = {
+      x: R * c.modelDim,
+      qkv: R * (c.numHeads + 2 * c.numKvHeads) * c.headDim,
+      attn: R * c.numHeads * c.headDim,
+      gu: R * 2 * c.ffnInnerDim,
+      logits: B * c.vocabSize,
+    };
+    for (const [name, floats] of Object.entries(sizes)) {
+      if (floats * 4 > this.ctx.limits.maxBindingBytes) {
+        throw new InvalidArgumentError(
+          'tokens',
+          `A run of ${R} positions needs a ${name} buffer of ${formatBytes(floats * 4)}, more than the GPU's largest storage binding ` +
+            `(${formatBytes(this.ctx.limits.maxBindingBytes)}). Feed fewer positions at a time (a KV cache and prefill chunks).`,
+        );
+      }
+    }
+    this.releaseScratch();
+    const ctx = this.ctx;
+    const chunks = Math.ceil(c.vocabSize / ARGMAX_CHUNK);
+    this.scratchGeneration += 1;
+    this.scratch = {
+      generation: this.scratchGeneration,
+      rows: R,
+      batch: B,
+      x: ctx.storage(sizes.x * 4, 'x'),
+      xn: ctx.storage(sizes.x * 4, 'xn'),
+      qkv: ctx.storage(sizes.qkv * 4, 'qkv'),
+      attn: ctx.storage(sizes.attn * 4, 'attn'),
+      gu: ctx.storage(sizes.gu * 4, 'gu'),
+      act: ctx.storage(R * c.ffnInnerDim * 4, 'act'),
+      ids: ctx.storage(R * 4, 'ids'),
+      logits: ctx.storage(sizes.logits * 4, 'logits'),
+      token: ctx.storage(B * 4, 'token'),
+      partVal: ctx.storage(B * chunks * 4, 'argmax.values'),
+      partIdx: ctx.storage(B * chunks * 4, 'argmax.indices'),
+    };
+    return this.scratch;
+  }
+
+  private releaseScratch(): void {
+    const s = this.scratch;
+    this.scratch = undefined;
+    if (s !== undefined) {
+      for (const buffer of [s.x, s.xn, s.qkv, s.attn, s.gu, s.act, s.ids, s.logits, s.token, s.partVal, s.partIdx]) {
+        buffer.destroy();
+      }
+    }
+  }
+
+  /**
+   * The rotary table `[positions, headDim / 2]` of `(cos, sin)` pairs, computed in float64 on the
+   * host as `RotaryEncoder.tableValues` does, for at least `positions` positions (and the model's
+   * `maxCacheLength`); grown when a longer cache comes.
+   */
+  private ensureRope(positions: number): void {
+    if (this.rope !== undefined && this.rope.positions >= positions) {
+      return;
+    }
+    const count = Math.max(positions, this.model.maxCacheLength, this.rope?.positions ?? 0);
+    const half = this.config.headDim / 2;
+    const frequencies = this.model.rotary.frequencies;
+    const data = new Float32Array(count * half * 2);
+    for (let p = 0; p < count; p++) {
+      for (let j = 0; j < half; j++) {
+        const angle = p * (frequencies[j] as number);
+        data[(p * half + j) * 2] = Math.cos(angle);
+        data[(p * half + j) * 2 + 1] = Math.sin(angle);
+      }
+    }
+    if (data.byteLength > this.ctx.limits.maxBindingBytes) {
+      throw new InternalError(`The rotary table of ${count} positions exceeds the GPU's largest storage binding.`);
+    }
+    const buffer = this.ctx.storage(data.byteLength, 'rope');
+    this.ctx.device.queue.writeBuffer(buffer, 0, data);
+    this.rope?.buffer.destroy();
+    this.rope = { buffer, positions: count, version: (this.rope?.version ?? 0) + 1 };
+  }
+}
+
+/** Read-back buffers of token ids in flight (one being read, one computed ahead, spares). */
+const TOKEN_SLOTS = 4;
+
+/**
+ * One generation on the GPU. Greedy: every step ends with the GPU's argmax, which the next step's
+ * embedding reads directly; the step for token `k + 1` is submitted before token `k` is read back,
+ * so the GPU always has work queued while the host waits. Sampling: the last logits row is read
+ * back and the sampler picks on the host (one step at a time).
+ */
+class WebGpuTokenStream implements TokenStream {
+  private produced = 0;
+  private submitted = 0;
+  private readonly slots: GPUBuffer[] = [];
+  private logitsReadback: GPUBuffer | undefined;
+  private last = 0;
+
+  constructor(
+    private readonly runtime: WebGpuDecoder,
+    private readonly prompt: Int32Array,
+    private readonly cache: WebGpuKVCache,
+    private readonly sampler: TokenSampler,
+    private readonly maxTokens: number,
+    private readonly chunkSize: number,
+  ) {}
+
+  get remaining(): number {
+    return this.cache.capacity - (this.prompt.length + Math.max(0, this.produced - 1));
+  }
+
+  async next(): Promise<number> {
+    const device = this.runtime.ctx.device;
+    if (this.sampler.greedy) {
+      if (this.produced === 0) {
+        this.slots.push(
+          ...Array.from({ length: TOKEN_SLOTS }, () => device.createBuffer({ size: 16, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'fs2:token-readback' })),
+        );
+        this.prefill({ argmax: true, readback: this.slots[0] as GPUBuffer });
+        this.submitted = 1;
+      }
+      while (this.submitted <= this.produced + 1 && this.canCompute(this.submitted)) {
+        const k = this.submitted;
+        this.runtime.submitGenerationStep(this.cache, 'token', this.prompt.length + k - 1, { argmax: true, readback: this.slots[k % TOKEN_SLOTS] as GPUBuffer });
+        this.submitted += 1;
+      }
+      const data = await this.runtime.readBack(this.slots[this.produced % TOKEN_SLOTS] as GPUBuffer, 4);
+      return this.advance(new Uint32Array(data)[0] as number);
+    }
+    const bytes = this.runtime.config.vocabSize * 4;
+    this.logitsReadback ??= device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'fs2:logits-readback' });
+    if (this.produced === 0) {
+      this.prefill({ argmax: false, readback: this.logitsReadback });
+    } else {
+      this.runtime.writeToken(this.last);
+      this.runtime.submitGenerationStep(this.cache, 'token', this.prompt.length + this.produced - 1, { argmax: false, readback: this.logitsReadback });
+    }
+    const row = new Float32Array(await this.runtime.readBack(this.logitsReadback, bytes));
+    return this.advance(this.sampler.sample(row));
+  }
+
+  /** Whether the step producing token `k` may run: wanted, and its input position fits the cache. */
+  private canCompute(k: number): boolean {
+    return k < this.maxTokens && this.prompt.length + k - 1 < this.cache.capacity;
+  }
+
+  private prefill(head: { readonly argmax: boolean; readonly readback: GPUBuffer }): void {
+    const n = this.prompt.length;
+    for (let start = 0; start < n; start += this.chunkSize) {
+      const end = Math.min(n, start + this.chunkSize);
+      this.runtime.submitGenerationStep(this.cache, { ids: this.prompt.subarray(start, end) }, start, end === n ? head : undefined);
+    }
+  }
+
+  private advance(token: number): number {
+    this.produced += 1;
+    this.last = token;
+    this.cache.length = this.prompt.length + this.produced - 1;
+    return token;
+  }
+
+  close(): void {
+    for (const slot of this.slots) {
+      slot.destroy();
+    }
+    this.slots.length = 0;
+    this.logitsReadback?.destroy();
+    this.logitsReadback = undefined;
+  }
+}
