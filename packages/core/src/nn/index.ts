@@ -48,7 +48,7 @@ export type { WebGpuUnavailableReason } from './devices/webgpu/errors.js';
 export { NVIDIA_ICD_CANDIDATES, VULKAN_LOADER, diagnoseVulkan, explainNoAdapter, privateVulkanDir, privateVulkanEnv, processVulkanProbe } from './devices/webgpu/vulkan.js';
 export type { VulkanDiagnosis, VulkanProbe } from './devices/webgpu/vulkan.js';
 export { WebGpuDecoder } from './devices/webgpu/WebGpuDecoder.js';
-export type { WebGpuRuntimeStats } from './devices/webgpu/WebGpuDecoder.js';
+export type { WebGpuKernelProfile, WebGpuRuntimeStats } from './devices/webgpu/WebGpuDecoder.js';
 export { WebGpuKVCache } from './devices/webgpu/WebGpuKVCache.js';
 export type { DecoderRuntime, TokenStream } from './DecoderRuntime.js';
 

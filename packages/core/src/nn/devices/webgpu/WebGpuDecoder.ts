@@ -31,6 +31,55 @@ export interface WebGpuRuntimeStats {
   waitMs: number;
 }
 
+/**
+ * Where dispatches go: one compute pass for a whole run, or, when profiling, one pass per dispatch
+ * with GPU timestamps at its start and end.
+ */
+class PassWriter {
+  private pass: GPUComputePassEncoder | undefined;
+  /** The role of each timed dispatch, in order. */
+  readonly roles: string[] = [];
+
+  constructor(
+    readonly encoder: GPUCommandEncoder,
+    private readonly timing?: { readonly querySet: GPUQuerySet; readonly capacity: number },
+  ) {}
+
+  dispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, role: string): void {
+    let pass: GPUComputePassEncoder;
+    const timing = this.timing;
+    if (timing !== undefined && 2 * this.roles.length + 2 <= timing.capacity) {
+      const i = this.roles.length;
+      this.roles.push(role);
+      pass = this.encoder.beginComputePass({ timestampWrites: { querySet: timing.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    } else {
+      pass = this.pass ??= this.encoder.beginComputePass();
+    }
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+    if (pass !== this.pass) {
+      pass.end();
+    }
+  }
+
+  end(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+}
+
+/** GPU time per dispatch role of one profiled run (`WebGpuDecoder.profile`). */
+export interface WebGpuKernelProfile {
+  /** Role (`gemv:qkv`, `attention`, ...) -> dispatches and total GPU nanoseconds. */
+  readonly roles: Readonly<Record<string, { readonly dispatches: number; readonly ns: number }>>;
+  /** Sum of every dispatch's GPU time, in nanoseconds. */
+  readonly totalNs: number;
+}
+
+/** Timestamp slots of a profile (two per dispatch). */
+const PROFILE_QUERIES = 4096;
+
 /** The bit pattern of float32 -Infinity (a runtime value: WGSL constants cannot be infinite). */
 const NEG_INF_BITS = 0xff800000;
 
@@ -98,6 +147,11 @@ interface HeadGroups {
 export class WebGpuDecoder implements DecoderRuntime {
   readonly weights: WebGpuWeights;
   readonly config: ResolvedTransformerDecoderConfig;
+  /**
+   * Whether greedy generation submits the step for the next token before reading back the current
+   * one (default). Turning it off serialises GPU work and read-backs: for measurements only.
+   */
+  lookahead = true;
   /** Counters of the work done so far. */
   readonly stats: WebGpuRuntimeStats = { runs: 0, dispatches: 0, submits: 0, readbacks: 0, readbackBytes: 0, encodeMs: 0, waitMs: 0 };
   private readonly step: GPUBuffer;
@@ -142,8 +196,7 @@ export class WebGpuDecoder implements DecoderRuntime {
       const queue = this.ctx.device.queue;
       queue.writeBuffer(scratch.ids, 0, new Uint32Array(ids));
       queue.writeBuffer(this.step, 0, new Uint32Array([rows, length, batchSize, start]));
-      const encoder = this.ctx.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
+      const pass = new PassWriter(this.ctx.device.createCommandEncoder());
       this.encodeLayers(pass, groups, rows);
       let out: GPUBuffer | undefined;
       if (logits !== 'none') {
@@ -151,7 +204,7 @@ export class WebGpuDecoder implements DecoderRuntime {
         this.encodeHead(pass, this.headGroups(out, logits === 'last', batchSize), rows, batchSize);
       }
       pass.end();
-      this.submit(encoder);
+      this.submit(pass.encoder);
       this.stats.encodeMs += performance.now() - t0;
       gpuCache.length = start + length;
       if (out === undefined) {
@@ -204,8 +257,63 @@ export class WebGpuDecoder implements DecoderRuntime {
     start: number,
     head: { readonly argmax: boolean; readonly readback: GPUBuffer } | undefined,
   ): void {
-    this.ctx.throwIfFailed();
     const t0 = performance.now();
+    const pass = this.encodeGenerationStep(cache, source, start, head);
+    this.submit(pass.encoder);
+    this.stats.encodeMs += performance.now() - t0;
+  }
+
+  /**
+   * Runs one generation step as {@link WebGpuDecoder.submitGenerationStep} does (the head and the
+   * greedy pick included), each dispatch in its own pass between two GPU timestamps, and returns
+   * the GPU time per role. Needs the device feature `timestamp-query`; Dawn quantizes timestamps
+   * unless created with the option `disable-dawn-features=timestamp_quantization`. For
+   * measurements: the per-pass split adds barriers a normal run does not have.
+   */
+  async profile(cache: KVCache, source: { readonly ids: Int32Array } | 'token', start: number): Promise<WebGpuKernelProfile> {
+    const device = this.ctx.device;
+    if (!device.features.has('timestamp-query')) {
+      throw new InvalidArgumentError('device', "The GPU adapter has no 'timestamp-query' feature: kernels cannot be timed.");
+    }
+    const gpuCache = this.gpuCache(cache);
+    const querySet = device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES });
+    const resolve = device.createBuffer({ size: PROFILE_QUERIES * 8, usage: 0x0200 /* QUERY_RESOLVE */ | BufferUsage.COPY_SRC });
+    const readback = device.createBuffer({ size: PROFILE_QUERIES * 8, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const tokenReadback = device.createBuffer({ size: 16, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    try {
+      const pass = this.encodeGenerationStep(gpuCache, source, start, { argmax: true, readback: tokenReadback }, { querySet, capacity: PROFILE_QUERIES });
+      const n = pass.roles.length;
+      pass.encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      pass.encoder.copyBufferToBuffer(resolve, 0, readback, 0, 2 * n * 8);
+      this.submit(pass.encoder);
+      const times = new BigInt64Array(await this.readBack(readback, 2 * n * 8));
+      const roles: Record<string, { dispatches: number; ns: number }> = {};
+      let totalNs = 0;
+      pass.roles.forEach((role, i) => {
+        const ns = Number((times[2 * i + 1] as bigint) - (times[2 * i] as bigint));
+        const entry = (roles[role] ??= { dispatches: 0, ns: 0 });
+        entry.dispatches += 1;
+        entry.ns += ns;
+        totalNs += ns;
+      });
+      gpuCache.length = Math.max(gpuCache.length, start + (source === 'token' ? 1 : source.ids.length));
+      return { roles, totalNs };
+    } finally {
+      querySet.destroy();
+      for (const buffer of [resolve, readback, tokenReadback]) {
+        buffer.destroy();
+      }
+    }
+  }
+
+  private encodeGenerationStep(
+    cache: WebGpuKVCache,
+    source: { readonly ids: Int32Array } | 'token',
+    start: number,
+    head: { readonly argmax: boolean; readonly readback: GPUBuffer } | undefined,
+    timing?: { readonly querySet: GPUQuerySet; readonly capacity: number },
+  ): PassWriter {
+    this.ctx.throwIfFailed();
     const rows = source === 'token' ? 1 : source.ids.length;
     const scratch = this.ensureScratch(rows, 1);
     const queue = this.ctx.device.queue;
@@ -213,8 +321,7 @@ export class WebGpuDecoder implements DecoderRuntime {
       queue.writeBuffer(scratch.ids, 0, new Uint32Array(source.ids));
     }
     queue.writeBuffer(this.step, 0, new Uint32Array([rows, rows, 1, start]));
-    const encoder = this.ctx.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const pass = new PassWriter(this.ctx.device.createCommandEncoder(), timing);
     this.encodeLayers(pass, this.runGroups(cache, source === 'token' ? 'token' : 'ids'), rows);
     if (head !== undefined) {
       this.encodeHead(pass, this.memo(cache, 'head', () => this.headGroups(scratch.logits, true, 1)), rows, 1);
@@ -225,13 +332,12 @@ export class WebGpuDecoder implements DecoderRuntime {
     pass.end();
     if (head !== undefined) {
       if (head.argmax) {
-        encoder.copyBufferToBuffer(scratch.token, 0, head.readback, 0, 4);
+        pass.encoder.copyBufferToBuffer(scratch.token, 0, head.readback, 0, 4);
       } else {
-        encoder.copyBufferToBuffer(scratch.logits, 0, head.readback, 0, this.config.vocabSize * 4);
+        pass.encoder.copyBufferToBuffer(scratch.logits, 0, head.readback, 0, this.config.vocabSize * 4);
       }
     }
-    this.submit(encoder);
-    this.stats.encodeMs += performance.now() - t0;
+    return pass;
   }
 
   /** Writes a token picked on the host where the next step reads its input. */
@@ -260,32 +366,30 @@ export class WebGpuDecoder implements DecoderRuntime {
     this.stats.runs += 1;
   }
 
-  private dispatch(pass: GPUComputePassEncoder, kernel: KernelName, group: GPUBindGroup, x: number, y = 1): void {
-    pass.setPipeline(this.ctx.pipeline(kernel));
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y);
+  private dispatch(pass: PassWriter, kernel: KernelName, group: GPUBindGroup, x: number, y = 1, role: string = kernel): void {
+    pass.dispatch(this.ctx.pipeline(kernel), group, x, y, role);
     this.stats.dispatches += 1;
   }
 
   /** A matrix-vector dispatch over `rows` weight rows, laid out 2-D within the per-dimension limit. */
-  private dispatchVector(pass: GPUComputePassEncoder, kernel: KernelName, group: GPUBindGroup, rows: number): void {
+  private dispatchVector(pass: PassWriter, kernel: KernelName, group: GPUBindGroup, rows: number, role: string): void {
     const workgroups = Math.ceil(rows / GEMV_ROWS_PER_WORKGROUP);
     const x = Math.min(workgroups, this.ctx.limits.maxWorkgroupsPerDimension);
-    this.dispatch(pass, kernel, group, x, Math.ceil(workgroups / x));
+    this.dispatch(pass, kernel, group, x, Math.ceil(workgroups / x), role);
   }
 
-  private linear(pass: GPUComputePassEncoder, matrix: ChunkedMatrix, groups: Linear, epilogue: 'store' | 'bias' | 'accumulate', rows: number): void {
+  private linear(pass: PassWriter, matrix: ChunkedMatrix, groups: Linear, epilogue: 'store' | 'bias' | 'accumulate', rows: number, role: string): void {
     const vec = matrix.cols % 4 === 0 ? 'vec4' : 'scalar';
     matrix.chunks.forEach((chunk, i) => {
       if (rows === 1) {
-        this.dispatchVector(pass, `gemv:${vec}:${epilogue}`, groups.vector[i] as GPUBindGroup, chunk.rows);
+        this.dispatchVector(pass, `gemv:${vec}:${epilogue}`, groups.vector[i] as GPUBindGroup, chunk.rows, `gemv ${role}`);
       } else {
-        this.dispatch(pass, `gemm:${epilogue}`, groups.matrix[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE));
+        this.dispatch(pass, `gemm:${epilogue}`, groups.matrix[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), `gemm ${role}`);
       }
     });
   }
 
-  private encodeLayers(pass: GPUComputePassEncoder, groups: RunGroups, rows: number): void {
+  private encodeLayers(pass: PassWriter, groups: RunGroups, rows: number): void {
     const c = this.config;
     const w = this.weights.buffers;
     w.embed.chunks.forEach((_, i) => this.dispatch(pass, 'embed', groups.embed[i] as GPUBindGroup, Math.ceil(c.modelDim / 64), rows));
@@ -294,44 +398,44 @@ export class WebGpuDecoder implements DecoderRuntime {
     groups.layers.forEach((g, l) => {
       const lw = w.layers[l]!;
       this.dispatch(pass, 'rmsnorm', g.norm1, rows);
-      this.linear(pass, lw.qkv, g.qkv, qkvEpilogue, rows);
+      this.linear(pass, lw.qkv, g.qkv, qkvEpilogue, rows, 'qkv');
       this.dispatch(pass, 'qkvPost', g.post, c.numHeads + 2 * c.numKvHeads, rows);
-      this.dispatch(pass, attentionKernel, g.attention, c.numHeads, rows);
-      this.linear(pass, lw.wo, g.output, 'accumulate', rows);
+      this.dispatch(pass, attentionKernel, g.attention, c.numHeads, rows, 'attention');
+      this.linear(pass, lw.wo, g.output, 'accumulate', rows, 'output');
       this.dispatch(pass, 'rmsnorm', g.norm2, rows);
       if (rows === 1) {
         const vec = c.modelDim % 4 === 0 ? 'vec4' : 'scalar';
-        lw.gate.chunks.forEach((chunk, i) => this.dispatchVector(pass, `gemv:${vec}:swiglu`, g.ffnVector[i] as GPUBindGroup, chunk.rows));
+        lw.gate.chunks.forEach((chunk, i) => this.dispatchVector(pass, `gemv:${vec}:swiglu`, g.ffnVector[i] as GPUBindGroup, chunk.rows, 'gemv gate+up'));
       } else {
         lw.gate.chunks.forEach((chunk, i) =>
-          this.dispatch(pass, 'gemm:store', g.gate[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE)),
+          this.dispatch(pass, 'gemm:store', g.gate[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), 'gemm gate'),
         );
         lw.up.chunks.forEach((chunk, i) =>
-          this.dispatch(pass, 'gemm:store', g.up[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE)),
+          this.dispatch(pass, 'gemm:store', g.up[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), 'gemm up'),
         );
         this.dispatch(pass, 'swiglu', g.swiglu, Math.ceil(c.ffnInnerDim / 256), rows);
       }
-      this.linear(pass, lw.down, g.down, 'accumulate', rows);
+      this.linear(pass, lw.down, g.down, 'accumulate', rows, 'down');
     });
   }
 
-  private encodeHead(pass: GPUComputePassEncoder, head: HeadGroups, rows: number, batch: number): void {
+  private encodeHead(pass: PassWriter, head: HeadGroups, rows: number, batch: number): void {
     const c = this.config;
     const headMatrix = this.weights.buffers.head;
-    this.dispatch(pass, 'rmsnorm', head.norm, head.lastOnly ? batch : rows);
+    this.dispatch(pass, 'rmsnorm', head.norm, head.lastOnly ? batch : rows, 1, 'rmsnorm head');
     const outRows = head.lastOnly ? batch : rows;
     const vec = c.modelDim % 4 === 0 ? 'vec4' : 'scalar';
     headMatrix.chunks.forEach((chunk, i) => {
       const group = head.groups[i] as GPUBindGroup;
       if (head.vector) {
-        this.dispatchVector(pass, `gemv:${vec}:store`, group, chunk.rows);
+        this.dispatchVector(pass, `gemv:${vec}:store`, group, chunk.rows, 'gemv head');
       } else {
-        this.dispatch(pass, 'gemm:store', group, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(outRows / GEMM_TILE));
+        this.dispatch(pass, 'gemm:store', group, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(outRows / GEMM_TILE), 'gemm head');
       }
     });
   }
 
-  private encodeArgmax(pass: GPUComputePassEncoder, cache: WebGpuKVCache, scratch: Scratch): void {
+  private encodeArgmax(pass: PassWriter, cache: WebGpuKVCache, scratch: Scratch): void {
     const chunks = Math.ceil(this.config.vocabSize / ARGMAX_CHUNK);
     const groups = this.memo(cache, 'argmax', () => {
       const params = this.ctx.constant([this.config.vocabSize, chunks, NEG_INF_BITS, 0]);
@@ -609,7 +713,8 @@ class WebGpuTokenStream implements TokenStream {
         this.prefill({ argmax: true, readback: this.slots[0] as GPUBuffer });
         this.submitted = 1;
       }
-      while (this.submitted <= this.produced + 1 && this.canCompute(this.submitted)) {
+      const ahead = this.runtime.lookahead ? 1 : 0;
+      while (this.submitted <= this.produced + ahead && this.canCompute(this.submitted)) {
         const k = this.submitted;
         this.runtime.submitGenerationStep(this.cache, 'token', this.prompt.length + k - 1, { argmax: true, readback: this.slots[k % TOKEN_SLOTS] as GPUBuffer });
         this.submitted += 1;

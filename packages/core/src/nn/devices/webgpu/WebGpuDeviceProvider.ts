@@ -173,6 +173,8 @@ export class WebGpuDeviceProvider implements DeviceProvider {
     return {
       adapter: adapterName(info),
       vendor: info.vendor,
+      device: info.device,
+      description: info.description,
       architecture: info.architecture,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxBufferSize: device.limits.maxBufferSize,
@@ -193,9 +195,16 @@ export class WebGpuDeviceProvider implements DeviceProvider {
   }
 }
 
-/** The adapter's description (`NVIDIA H100 80GB HBM3`, `llvmpipe: Mesa 25.0.7 ...`), else its device id. */
-function adapterName(info: GPUAdapterInfo): string {
-  return info.description !== '' ? info.description : info.device !== '' ? info.device : `${info.vendor} ${info.architecture}`.trim();
+/**
+ * The adapter's name: its device id and description (`nvidia-h100 (NVIDIA: 580.159.04 ...)`,
+ * `llvmpipe-... (llvmpipe: Mesa 25.0.7 ...)`), whichever Dawn filled in, else vendor and architecture.
+ */
+export function adapterName(info: Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>): string {
+  const { device, description } = info;
+  if (device !== '' && description !== '') {
+    return `${device} (${description})`;
+  }
+  return device !== '' ? device : description !== '' ? description : `${info.vendor} ${info.architecture}`.trim();
 }
 
 function installNavigatorGpu(gpu: GPU): void {
@@ -222,6 +231,6 @@ async function importPackage<T>(importer: (specifier: string) => Promise<unknown
       );
     }
     const hint = pkg === 'webgpu' ? ' Its dawn.node is built for linux-x64, linux-arm64, darwin and win32, and needs a recent glibc and libstdc++.' : '';
-    throw new WebGpuUnavailableError('native_load_failed', `The \`webgpu\` device could not load ${pkg}: ${String(message)}${hint}`, { cause: error });
+    throw new WebGpuUnavailableError('native_load_failed', `The \`webgpu\` device could not load ${pkg} (${String(message)}).${hint}`, { cause: error });
   }
 }
