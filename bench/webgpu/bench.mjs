@@ -1,7 +1,9 @@
 // fs2 on the `webgpu` device: load, prefill and decode tokens/s of a Hugging Face llama checkpoint
 // (config.json + model.safetensors, f32), measured as bench/llamacpp/bench.mjs measures llama.cpp:
-//   load:    reading the checkpoint, converting it to fs2's layout and uploading it, until the GPU
-//            has taken it in (the first forward pass can run);
+//   load:    reading the checkpoint, renaming its tensors and uploading them, until the GPU has
+//            taken them in (the first forward pass can run). Linear weights go as stored
+//            (`[out, in]`, `transposed` state entries), or with `--layout fs2` transposed on the
+//            host to fs2's `[in, out]` first (and back on the GPU);
 //   prefill: the prompt evaluated (chunks of 512), until the first generated token is on the host;
 //   decode:  N further greedy tokens, each fed back (the runtime computes one step ahead).
 // Then where the time goes: dispatches per decode step, host encoding time per step, the same decode
@@ -10,6 +12,7 @@
 //
 // Usage: node bench/webgpu/bench.mjs --model DIR [--prompt-tokens 128] [--new-tokens 64] [--runs 3]
 //        [--kernels fs2|tfjs]   (tfjs: the TF.js modules on tfjs-backend-webgpu, for comparison)
+//        [--layout stored|fs2]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,6 +30,7 @@ const promptTokens = Number(opt('--prompt-tokens', 128));
 const newTokens = Number(opt('--new-tokens', 64));
 const runs = Number(opt('--runs', 3));
 const kernels = opt('--kernels', 'fs2');
+const layout = opt('--layout', 'stored');
 
 const hf = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
 const rs = hf.rope_scaling;
@@ -83,6 +87,9 @@ function transpose(data, rows, cols, out) {
   return out;
 }
 
+/** Host milliseconds spent reading the checkpoint and (with `--layout fs2`) transposing. */
+const loadTimes = { readMs: 0, transposeMs: 0 };
+
 async function* stateSource(reader) {
   let scratch = new Float32Array(0);
   for (const key of reader.keys()) {
@@ -90,14 +97,23 @@ async function* stateSource(reader) {
     if (rule === undefined) throw new Error(`unexpected key ${key}`);
     const name = key.replace(rule[0], rule[1]);
     const shape = reader.info(key).shape;
+    let t0 = performance.now();
     const data = await reader.readFloat32(key);
+    loadTimes.readMs += performance.now() - t0;
     if (!rule[2]) {
       yield { name, data, shape };
       continue;
     }
     const [out, inp] = shape;
+    if (layout === 'stored') {
+      yield { name, data, shape: [inp, out], transposed: true };
+      continue;
+    }
+    t0 = performance.now();
     if (scratch.length < data.length) scratch = new Float32Array(data.length);
-    yield { name, data: transpose(data, out, inp, scratch.subarray(0, data.length)), shape: [inp, out] };
+    const transposed = transpose(data, out, inp, scratch.subarray(0, data.length));
+    loadTimes.transposeMs += performance.now() - t0;
+    yield { name, data: transposed, shape: [inp, out] };
   }
 }
 
@@ -166,7 +182,17 @@ if (runtime !== undefined) {
   prefillDispatches = runtime.stats.dispatches - before;
 }
 
-const out = { engine: `fs2-webgpu-${kernels}`, adapter: provider.details().adapter, init_s: initS, load_s: loadS, weight_bytes: weightBytes, runs: [] };
+const out = {
+  engine: `fs2-webgpu-${kernels}`,
+  adapter: provider.details().adapter,
+  layout,
+  init_s: initS,
+  load_s: loadS,
+  load_read_s: loadTimes.readMs / 1000,
+  load_transpose_s: loadTimes.transposeMs / 1000,
+  weight_bytes: weightBytes,
+  runs: [],
+};
 await generateOnce('warm-up');
 for (let r = 0; r < runs; r++) {
   out.runs.push(await generateOnce(`run ${r + 1}`));

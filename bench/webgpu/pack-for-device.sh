@@ -39,11 +39,14 @@ for pkg in @sinclair/typebox @inversifyjs inversify reflect-metadata yaml ajv fa
     cp -rL "$root/node_modules/$pkg" "$nm/$pkg"
   fi
 done
-# @fs2/core itself, compiled.
-mkdir -p "$nm/@fs2/core"
+# @fs2/core and @fs2/cli (for `fs2 devices`), compiled.
+mkdir -p "$nm/@fs2/core" "$nm/@fs2/cli"
 cp "$root/packages/core/package.json" "$nm/@fs2/core/"
 cp -r "$root/packages/core/dist" "$nm/@fs2/core/"
-find "$nm/@fs2/core/dist" \( -name '*.map' -o -name '*.d.ts' -o -name '.tsbuildinfo' \) -delete
+cp "$root/packages/cli/package.json" "$nm/@fs2/cli/"
+cp -r "$root/packages/cli/dist" "$root/packages/cli/bin" "$nm/@fs2/cli/"
+cp -rL "$root/node_modules/commander" "$nm/commander"
+find "$nm/@fs2" \( -name '*.map' -o -name '*.d.ts' -o -name '.tsbuildinfo' -o -name '*.spec.js' \) -delete
 
 # The test child (bundled against @fs2/core) and the bench scripts.
 node --input-type=module -e "

@@ -4,14 +4,15 @@
 # then runs the webgpu checks on the test fixtures and the benchmark (~125M and Llama-3.2-1B
 # shapes, random f32 weights made there with Python). Logs and JSON go to $OUT (or ./out).
 #
-# Usage: FS2_INSTALL_VULKAN=1 bash <dir>/run-on-device.sh [checks] [bench-125m] [bench-1b] [tfjs-125m]   (default: all)
+# Usage: FS2_INSTALL_VULKAN=1 bash <dir>/run-on-device.sh [checks] [devices] [bench-125m] [bench-1b] [tfjs-125m]
+#        (default: all)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(pwd)
 out=${OUT:-$repo/out}
 work=/tmp/fs2gpu
 mkdir -p "$out" "$work"
-steps=${*:-checks bench-125m bench-1b tfjs-125m}
+steps=${*:-checks devices bench-125m bench-1b tfjs-125m}
 log() { echo "== $*"; }
 
 if [ ! -x "$work/node" ]; then
@@ -38,10 +39,15 @@ for step in $steps; do
     checks)
       for req in '{"kernels":"fs2","fixtures":["llama3","qwen2","qwen3","mistral"],"behaviours":true}' \
                  '{"kernels":"fs2","fixtures":["llama3","qwen2"],"maxWeightChunkBytes":1024}' \
+                 '{"kernels":"fs2","fixtures":["llama3","qwen2","qwen3","mistral"],"transposedLinears":true,"matrixTileRows":64}' \
                  '{"kernels":"tfjs","fixtures":["llama3","qwen2","qwen3","mistral"]}'; do
         log "checks $req"
         (cd "$work" && timeout 180 "$node" webgpu-child.mjs "$req" 2>&1) | tee -a "$out/checks.log" | grep -E '^RESULT|rror' | cut -c1-3000
       done
+      ;;
+    devices)
+      log "fs2 devices"
+      (cd "$work" && "$node" node_modules/@fs2/cli/bin/fs2.js devices 2>&1) | tee "$out/devices.log"
       ;;
     bench-125m | bench-1b | tfjs-125m)
       name=$([ "$step" = bench-1b ] && echo llama32_1b || echo perf_125m)

@@ -29,10 +29,14 @@ export interface WebGpuChildRequest {
   readonly kernels: 'fs2' | 'tfjs';
   /** Splits every weight into buffers of at most this many bytes. */
   readonly maxWeightChunkBytes?: number;
+  /** Forces the matrix-matrix kernel's tile height. */
+  readonly matrixTileRows?: 32 | 64;
   /** The fixtures to check. */
   readonly fixtures: readonly FixtureName[];
   /** Also run the generation behaviours (stop tokens, cache limits, sampling, batches, errors). */
   readonly behaviours?: boolean;
+  /** Hands the fixtures' linear weights over as stored (`[out, in]`, `transposed` state entries). */
+  readonly transposedLinears?: boolean;
 }
 
 /** One fixture's measurements. */
@@ -62,6 +66,12 @@ export interface WebGpuChildReport {
     readonly sampled: { tokens: number[]; stopReason: string };
     readonly sampledAgain: { tokens: number[]; stopReason: string };
     readonly batchDiff: number;
+    /**
+     * Max |decoded one position at a time - full forward| over the last 10 positions of a
+     * 150-token sequence (decode attention split over 3 blocks of keys): llama3, and mistral with
+     * a sliding window of 100.
+     */
+    readonly longDiff: Record<string, number>;
     readonly foreignCacheError: string;
     readonly cacheKeysError: string;
     readonly stats: WebGpuRuntimeStats;
@@ -144,6 +154,28 @@ async function message(run: () => unknown): Promise<string> {
   return 'no error';
 }
 
+/** Full-forward logits of a long sequence against prefilling all but 10 positions and decoding those one by one. */
+async function longDecodeDiff(device: Device, name: FixtureName, options: HfFixtureOptions): Promise<number> {
+  const sequence = Array.from({ length: 150 }, (_, i) => FIXTURE_TOKENS[i % FIXTURE_TOKENS.length]!);
+  const model = await loadHfFixtureModel(name, device, options);
+  try {
+    const full = (await promptLogits(model, sequence)).slice(140);
+    const cache = model.createCache({ capacity: sequence.length });
+    const stepped: number[][] = [];
+    try {
+      await rows(model.forward(sequence.slice(0, 140), { cache, logits: 'last' }));
+      for (let t = 140; t < 150; t++) {
+        stepped.push(...(await rows(model.forward([sequence[t]!], { cache }))));
+      }
+    } finally {
+      cache.dispose();
+    }
+    return maxAbsDiff(stepped, full);
+  } finally {
+    model.dispose();
+  }
+}
+
 async function behaviours(device: Device): Promise<NonNullable<WebGpuChildReport['behaviours']>> {
   const expected = readExpectedLogits('llama3');
   const model = await loadHfFixtureModel('llama3', device, { maxCacheLength: FIXTURE_TOKENS.length + 3 });
@@ -162,16 +194,23 @@ async function behaviours(device: Device): Promise<NonNullable<WebGpuChildReport
     const cacheKeysError = await message(() => foreign.keys(0));
     foreign.dispose();
     const runtime = model.runtime as WebGpuDecoder;
+    const stats = { ...runtime.stats };
+    const weightBytes = runtime.weights.bytes;
+    const longDiff = {
+      llama3: await longDecodeDiff(device, 'llama3', {}),
+      'mistral window 100': await longDecodeDiff(device, 'mistral', { config: { slidingWindow: 100 } }),
+    };
     return {
       stopToken,
       maxLength,
       sampled,
       sampledAgain,
       batchDiff: Math.max(maxAbsDiff(batch[0]!, single[0]!), maxAbsDiff(batch[1]!, single[1]!)),
+      longDiff,
       foreignCacheError,
       cacheKeysError,
-      stats: { ...runtime.stats },
-      weightBytes: runtime.weights.bytes,
+      stats,
+      weightBytes,
     };
   } finally {
     model.dispose();
@@ -183,6 +222,7 @@ async function main(request: WebGpuChildRequest): Promise<WebGpuChildReport> {
   const provider = new WebGpuDeviceProvider({
     decoderKernels: request.kernels,
     ...(request.maxWeightChunkBytes === undefined ? {} : { maxWeightChunkBytes: request.maxWeightChunkBytes }),
+    ...(request.matrixTileRows === undefined ? {} : { matrixTileRows: request.matrixTileRows }),
   });
   const registry = new DeviceRegistry([provider]);
   let device: Device;
@@ -193,8 +233,9 @@ async function main(request: WebGpuChildRequest): Promise<WebGpuChildReport> {
     return { adapter: {}, fixtures: [], error: { name: e.name, message: e.message, ...(e.reason === undefined ? {} : { reason: e.reason }) } };
   }
   const fixtures: FixtureReport[] = [];
+  const layout: HfFixtureOptions = request.transposedLinears === true ? { transposedLinears: true } : {};
   for (const name of request.fixtures) {
-    fixtures.push(await checkFixture(name, device, {}, [1, 5]));
+    fixtures.push(await checkFixture(name, device, layout, [1, 5]));
   }
   if (request.fixtures.includes('mistral')) {
     // Chunks of 3 make prefill chunks continue the cache with keys partly out of the window.

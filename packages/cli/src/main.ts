@@ -4,6 +4,7 @@ import { Fs2Error } from '@fs2/core';
 import { Command, CommanderError } from 'commander';
 
 import { registerAssetsCommands } from './commands/assets.js';
+import { registerDevicesCommand } from './commands/devices.js';
 import { createCommandContext, type CliOptions } from './context.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,6 +35,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     })
     .showSuggestionAfterError();
   registerAssetsCommands(program, context);
+  registerDevicesCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -21,6 +21,11 @@ export interface ParameterSlot {
    * for its queue to drain), which the loader awaits before the next tensor.
    */
   receive(data: Float32Array, device: Device): void | Promise<void>;
+  /**
+   * Optional: takes a 2-D parameter's data transposed (`[shape[1], shape[0]]`, a `transposed` state
+   * entry) without the loader transposing it first. Same contract as `receive` otherwise.
+   */
+  receiveTransposed?(data: Float32Array, device: Device): void | Promise<void>;
 }
 
 /** The number of elements of `shape`. */

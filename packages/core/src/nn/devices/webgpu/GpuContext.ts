@@ -1,5 +1,6 @@
 import { InternalError } from '../../../errors/Fs2Error.js';
 import {
+  ATTENTION_COMBINE_SHADER,
   ARGMAX_FINAL_SHADER,
   ARGMAX_PARTIAL_SHADER,
   EMBED_SHADER,
@@ -7,6 +8,7 @@ import {
   RMSNORM_SHADER,
   SWIGLU_SHADER,
   TRANSPOSE_SHADER,
+  attentionPartialShader,
   attentionShader,
   gemmShader,
   gemvShader,
@@ -35,8 +37,10 @@ export type KernelName =
   | 'argmaxFinal'
   | 'transpose'
   | `attention:${number}`
+  | `attentionPartial:${number}`
+  | 'attentionCombine'
   | `gemv:${'vec4' | 'scalar'}:${Epilogue | 'swiglu'}`
-  | `gemm:${Epilogue}`;
+  | `gemm:${Epilogue}:${2 | 4}`;
 
 function shaderSource(name: KernelName): string {
   const [kind, a, b] = name.split(':') as [string, string | undefined, string | undefined];
@@ -57,14 +61,58 @@ function shaderSource(name: KernelName): string {
       return TRANSPOSE_SHADER;
     case 'attention':
       return attentionShader(Number(a));
+    case 'attentionPartial':
+      return attentionPartialShader(Number(a));
+    case 'attentionCombine':
+      return ATTENTION_COMBINE_SHADER;
     case 'gemv':
       return gemvShader({ vec4: a === 'vec4', epilogue: b === 'swiglu' ? 'store' : (b as Epilogue), swiglu: b === 'swiglu' });
     case 'gemm':
-      return gemmShader({ epilogue: a as Epilogue });
+      return gemmShader({ epilogue: a as Epilogue, rowsPerThread: Number(b) as 2 | 4 });
     default:
       throw new InternalError(`Unknown webgpu kernel ${name}.`);
   }
 }
+
+/** A binding of a kernel: a uniform buffer, a read-only storage buffer, or a read-write one. */
+type BindingKind = 'u' | 'r' | 'w';
+
+/**
+ * The bindings of each kernel, in order (binding 0, 1, ...). Explicit layouts (rather than
+ * `layout: 'auto'`, whose bind groups fit one pipeline only) let the variants of a kernel share
+ * bind groups.
+ */
+function bindingKinds(name: KernelName): readonly BindingKind[] {
+  const [kind, a, b] = name.split(':') as [string, string | undefined, string | undefined];
+  switch (kind) {
+    case 'gemv':
+      return b === 'swiglu' ? ['u', 'r', 'r', 'r', 'w'] : b === 'bias' ? ['u', 'r', 'r', 'w', 'r'] : ['u', 'r', 'r', 'w'];
+    case 'gemm':
+      return a === 'bias' ? ['u', 'u', 'r', 'r', 'w', 'r'] : ['u', 'u', 'r', 'r', 'w'];
+    case 'embed':
+    case 'rmsnorm':
+      return ['u', 'u', 'r', 'r', 'w'];
+    case 'qkvPost':
+      return ['u', 'u', 'w', 'w', 'w', 'r', 'r'];
+    case 'attention':
+    case 'attentionPartial':
+      return ['u', 'u', 'r', 'r', 'r', 'w'];
+    case 'attentionCombine':
+    case 'swiglu':
+      return ['u', 'u', 'r', 'w'];
+    case 'argmaxPartial':
+      return ['u', 'r', 'w', 'w'];
+    case 'argmaxFinal':
+      return ['u', 'r', 'r', 'w'];
+    case 'transpose':
+      return ['u', 'r', 'w'];
+    default:
+      throw new InternalError(`Unknown webgpu kernel ${name}.`);
+  }
+}
+
+/** `GPUShaderStage.COMPUTE` (WebGPU spec §8.1.1). */
+const COMPUTE_STAGE = 0x4;
 
 /** The limits the runtime sizes its buffers by. */
 export interface GpuLimits {
@@ -76,6 +124,8 @@ export interface GpuLimits {
   readonly maxBufferBytes: number;
   /** The most workgroups along one dispatch dimension. */
   readonly maxWorkgroupsPerDimension: number;
+  /** Rows of the matrix-matrix kernel's tiles (32 or 64), or `undefined`: chosen per product. */
+  readonly matrixTileRows?: 32 | 64 | undefined;
 }
 
 /**
@@ -85,6 +135,7 @@ export interface GpuLimits {
  */
 export class GpuContext {
   private readonly pipelines = new Map<KernelName, GPUComputePipeline>();
+  private readonly layouts = new Map<string, GPUPipelineLayout>();
   private readonly uniforms = new Map<string, GPUBuffer>();
   private uncaptured: string | undefined;
 
@@ -102,10 +153,28 @@ export class GpuContext {
     let pipeline = this.pipelines.get(name);
     if (pipeline === undefined) {
       const module = this.device.createShaderModule({ label: `fs2:${name}`, code: shaderSource(name) });
-      pipeline = this.device.createComputePipeline({ label: `fs2:${name}`, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      pipeline = this.device.createComputePipeline({ label: `fs2:${name}`, layout: this.layout(bindingKinds(name)), compute: { module, entryPoint: 'main' } });
       this.pipelines.set(name, pipeline);
     }
     return pipeline;
+  }
+
+  private layout(kinds: readonly BindingKind[]): GPUPipelineLayout {
+    const key = kinds.join('');
+    let layout = this.layouts.get(key);
+    if (layout === undefined) {
+      const group = this.device.createBindGroupLayout({
+        label: `fs2:${key}`,
+        entries: kinds.map((kind, binding) => ({
+          binding,
+          visibility: COMPUTE_STAGE,
+          buffer: { type: kind === 'u' ? 'uniform' : kind === 'r' ? 'read-only-storage' : 'storage' },
+        })),
+      });
+      layout = this.device.createPipelineLayout({ label: `fs2:${key}`, bindGroupLayouts: [group] });
+      this.layouts.set(key, layout);
+    }
+    return layout;
   }
 
   /**

@@ -12,7 +12,7 @@ import type { HeapReservation } from '../HeapLedger.js';
 import { BufferUsage, MAP_READ, type GpuContext, type KernelName } from './GpuContext.js';
 import { WebGpuKVCache } from './WebGpuKVCache.js';
 import { WebGpuWeights, type ChunkedMatrix } from './WebGpuWeights.js';
-import { ARGMAX_CHUNK, GEMM_TILE, GEMV_ROWS_PER_WORKGROUP } from './wgsl.js';
+import { ARGMAX_CHUNK, ATTENTION_SPLIT, GEMM_TILE, GEMV_ROWS_PER_WORKGROUP } from './wgsl.js';
 
 /** What the runtime did, for benchmarks and diagnostics (`WebGpuDecoder.stats`). */
 export interface WebGpuRuntimeStats {
@@ -45,7 +45,7 @@ class PassWriter {
     private readonly timing?: { readonly querySet: GPUQuerySet; readonly capacity: number },
   ) {}
 
-  dispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, role: string): void {
+  dispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number, role: string): void {
     let pass: GPUComputePassEncoder;
     const timing = this.timing;
     if (timing !== undefined && 2 * this.roles.length + 2 <= timing.capacity) {
@@ -57,7 +57,7 @@ class PassWriter {
     }
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y);
+    pass.dispatchWorkgroups(x, y, z);
     if (pass !== this.pass) {
       pass.end();
     }
@@ -76,6 +76,13 @@ export interface WebGpuKernelProfile {
   /** Sum of every dispatch's GPU time, in nanoseconds. */
   readonly totalNs: number;
 }
+
+/**
+ * Below this many 64x64 tiles a matrix product uses 32-row tiles: about two per multiprocessor of
+ * an H100 (132), where a 2048-wide product of 128 positions (64 tiles) ran at ~5.5 TFLOP/s against
+ * ~13 for 512 tiles (bench/webgpu/results).
+ */
+const GEMM_SMALL_GRID = 256;
 
 /** Timestamp slots of a profile (two per dispatch). */
 const PROFILE_QUERIES = 4096;
@@ -113,6 +120,9 @@ interface LayerGroups {
   readonly qkv: Linear;
   readonly post: GPUBindGroup;
   readonly attention: GPUBindGroup;
+  /** Split-K attention of single-position runs (decode): partial results, then their combination. */
+  readonly attentionPartial: GPUBindGroup | undefined;
+  readonly attentionCombine: GPUBindGroup | undefined;
   readonly output: Linear;
   readonly norm2: GPUBindGroup;
   /** Matrix-vector: gate and up fused with SwiGLU, per chunk. */
@@ -126,6 +136,8 @@ interface LayerGroups {
 interface RunGroups {
   readonly embed: readonly GPUBindGroup[];
   readonly layers: readonly LayerGroups[];
+  /** Key blocks the split attention has room for (`ceil(capacity / 64)`), when it is used. */
+  readonly maxSplits: number;
 }
 
 interface HeadGroups {
@@ -197,7 +209,7 @@ export class WebGpuDecoder implements DecoderRuntime {
       queue.writeBuffer(scratch.ids, 0, new Uint32Array(ids));
       queue.writeBuffer(this.step, 0, new Uint32Array([rows, length, batchSize, start]));
       const pass = new PassWriter(this.ctx.device.createCommandEncoder());
-      this.encodeLayers(pass, groups, rows);
+      this.encodeLayers(pass, groups, rows, length, start);
       let out: GPUBuffer | undefined;
       if (logits !== 'none') {
         out = this.ctx.storage(outRows * V * 4, 'logits');
@@ -322,7 +334,7 @@ export class WebGpuDecoder implements DecoderRuntime {
     }
     queue.writeBuffer(this.step, 0, new Uint32Array([rows, rows, 1, start]));
     const pass = new PassWriter(this.ctx.device.createCommandEncoder(), timing);
-    this.encodeLayers(pass, this.runGroups(cache, source === 'token' ? 'token' : 'ids'), rows);
+    this.encodeLayers(pass, this.runGroups(cache, source === 'token' ? 'token' : 'ids'), rows, rows, start);
     if (head !== undefined) {
       this.encodeHead(pass, this.memo(cache, 'head', () => this.headGroups(scratch.logits, true, 1)), rows, 1);
       if (head.argmax) {
@@ -366,8 +378,8 @@ export class WebGpuDecoder implements DecoderRuntime {
     this.stats.runs += 1;
   }
 
-  private dispatch(pass: PassWriter, kernel: KernelName, group: GPUBindGroup, x: number, y = 1, role: string = kernel): void {
-    pass.dispatch(this.ctx.pipeline(kernel), group, x, y, role);
+  private dispatch(pass: PassWriter, kernel: KernelName, group: GPUBindGroup, x: number, y = 1, role: string = kernel, z = 1): void {
+    pass.dispatch(this.ctx.pipeline(kernel), group, x, y, z, role);
     this.stats.dispatches += 1;
   }
 
@@ -378,20 +390,37 @@ export class WebGpuDecoder implements DecoderRuntime {
     this.dispatch(pass, kernel, group, x, Math.ceil(workgroups / x), role);
   }
 
+  /**
+   * A matrix-matrix dispatch over `n` weight rows and `m` input rows: 64-row tiles, or 32-row ones
+   * when 64-row tiles would leave the GPU half idle (fewer than `GEMM_SMALL_GRID` workgroups).
+   */
+  private dispatchMatrix(pass: PassWriter, epilogue: 'store' | 'bias' | 'accumulate', group: GPUBindGroup, n: number, m: number, role: string): void {
+    const columns = Math.ceil(n / GEMM_TILE);
+    const tileRows = this.ctx.limits.matrixTileRows ?? (columns * Math.ceil(m / 64) < GEMM_SMALL_GRID ? 32 : 64);
+    const rowsPerThread = tileRows === 32 ? 2 : 4;
+    this.dispatch(pass, `gemm:${epilogue}:${rowsPerThread}`, group, columns, Math.ceil(m / (16 * rowsPerThread)), role);
+  }
+
   private linear(pass: PassWriter, matrix: ChunkedMatrix, groups: Linear, epilogue: 'store' | 'bias' | 'accumulate', rows: number, role: string): void {
     const vec = matrix.cols % 4 === 0 ? 'vec4' : 'scalar';
     matrix.chunks.forEach((chunk, i) => {
       if (rows === 1) {
         this.dispatchVector(pass, `gemv:${vec}:${epilogue}`, groups.vector[i] as GPUBindGroup, chunk.rows, `gemv ${role}`);
       } else {
-        this.dispatch(pass, `gemm:${epilogue}`, groups.matrix[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), `gemm ${role}`);
+        this.dispatchMatrix(pass, epilogue, groups.matrix[i] as GPUBindGroup, chunk.rows, rows, `gemm ${role}`);
       }
     });
   }
 
-  private encodeLayers(pass: PassWriter, groups: RunGroups, rows: number): void {
+  /** The layers over `rows` rows of `seqLen` positions each, the first at `start`. */
+  private encodeLayers(pass: PassWriter, groups: RunGroups, rows: number, seqLen: number, start: number): void {
     const c = this.config;
     const w = this.weights.buffers;
+    // One position per sequence (decode): split the keys over workgroups of 64.
+    const keyEnd = start + 1;
+    const keyStart = c.slidingWindow === undefined ? 0 : Math.max(0, keyEnd - c.slidingWindow);
+    const splits = seqLen === 1 && groups.maxSplits > 0 ? Math.ceil((keyEnd - keyStart) / ATTENTION_SPLIT) : 0;
+    const dimsPerThread = Math.ceil(c.headDim / 64);
     w.embed.chunks.forEach((_, i) => this.dispatch(pass, 'embed', groups.embed[i] as GPUBindGroup, Math.ceil(c.modelDim / 64), rows));
     const qkvEpilogue = c.qkvBias ? 'bias' : 'store';
     const attentionKernel: KernelName = `attention:${Math.ceil(c.headDim / 64)}`;
@@ -400,7 +429,12 @@ export class WebGpuDecoder implements DecoderRuntime {
       this.dispatch(pass, 'rmsnorm', g.norm1, rows);
       this.linear(pass, lw.qkv, g.qkv, qkvEpilogue, rows, 'qkv');
       this.dispatch(pass, 'qkvPost', g.post, c.numHeads + 2 * c.numKvHeads, rows);
-      this.dispatch(pass, attentionKernel, g.attention, c.numHeads, rows, 'attention');
+      if (splits > 0) {
+        this.dispatch(pass, `attentionPartial:${dimsPerThread}`, g.attentionPartial as GPUBindGroup, c.numHeads, splits, 'attention', rows);
+        this.dispatch(pass, 'attentionCombine', g.attentionCombine as GPUBindGroup, c.numHeads, rows, 'attention');
+      } else {
+        this.dispatch(pass, attentionKernel, g.attention, c.numHeads, rows, 'attention');
+      }
       this.linear(pass, lw.wo, g.output, 'accumulate', rows, 'output');
       this.dispatch(pass, 'rmsnorm', g.norm2, rows);
       if (rows === 1) {
@@ -408,10 +442,10 @@ export class WebGpuDecoder implements DecoderRuntime {
         lw.gate.chunks.forEach((chunk, i) => this.dispatchVector(pass, `gemv:${vec}:swiglu`, g.ffnVector[i] as GPUBindGroup, chunk.rows, 'gemv gate+up'));
       } else {
         lw.gate.chunks.forEach((chunk, i) =>
-          this.dispatch(pass, 'gemm:store', g.gate[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), 'gemm gate'),
+          this.dispatchMatrix(pass, 'store', g.gate[i] as GPUBindGroup, chunk.rows, rows, 'gemm gate'),
         );
         lw.up.chunks.forEach((chunk, i) =>
-          this.dispatch(pass, 'gemm:store', g.up[i] as GPUBindGroup, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(rows / GEMM_TILE), 'gemm up'),
+          this.dispatchMatrix(pass, 'store', g.up[i] as GPUBindGroup, chunk.rows, rows, 'gemm up'),
         );
         this.dispatch(pass, 'swiglu', g.swiglu, Math.ceil(c.ffnInnerDim / 256), rows);
       }
@@ -430,7 +464,7 @@ export class WebGpuDecoder implements DecoderRuntime {
       if (head.vector) {
         this.dispatchVector(pass, `gemv:${vec}:store`, group, chunk.rows, 'gemv head');
       } else {
-        this.dispatch(pass, 'gemm:store', group, Math.ceil(chunk.rows / GEMM_TILE), Math.ceil(outRows / GEMM_TILE), 'gemm head');
+        this.dispatchMatrix(pass, 'store', group, chunk.rows, outRows, 'gemm head');
       }
     });
   }
@@ -486,7 +520,7 @@ export class WebGpuDecoder implements DecoderRuntime {
         return ctx.bindGroup(pipeline, [params, x, chunk.buffer, y, ...(bias === undefined ? [] : [bias])]);
       });
       const mat = matrix.chunks.map((chunk) => {
-        const pipeline = ctx.pipeline(`gemm:${epilogue}`);
+        const pipeline = ctx.pipeline(`gemm:${epilogue}:4`);
         const params = ctx.constant([matrix.cols, chunk.rows, chunk.rowStart, ldy, 0, 0, 0, 0]);
         return ctx.bindGroup(pipeline, [this.step, params, x, chunk.buffer, y, ...(bias === undefined ? [] : [bias])]);
       });
@@ -509,15 +543,26 @@ export class WebGpuDecoder implements DecoderRuntime {
       0,
     ]);
     const postParams = ctx.constant([c.numHeads, c.numKvHeads, c.headDim, qkvWidth, cache.capacity, c.qkNorm ? 1 : 0, c.normEps, 0], [6]);
+    // Split attention (vec4 key loads): the partial results of every (sequence, head, key block).
+    const maxSplits = c.headDim % 4 === 0 ? Math.ceil(cache.capacity / ATTENTION_SPLIT) : 0;
+    const splitParams = ctx.constant([c.numHeads, c.numKvHeads, c.headDim, qkvWidth, cache.capacity, c.slidingWindow ?? 0, c.numHeads / c.numKvHeads, maxSplits]);
+    const partials =
+      maxSplits === 0
+        ? undefined
+        : cache.extraBuffer(ctx, 'attention.partials', cache.batchSize * c.numHeads * maxSplits * (c.headDim + 2) * 4);
+    const dimsPerThread = Math.ceil(c.headDim / 64);
     const layers = w.layers.map((lw, l): LayerGroups => {
       const kc = cache.keyBuffers[l] as GPUBuffer;
       const vc = cache.valueBuffers[l] as GPUBuffer;
-      const gemmStore = ctx.pipeline('gemm:store');
+      const gemmStore = ctx.pipeline('gemm:store:4');
       return {
         norm1: norm(s.x, lw.attnNorm, s.xn),
         qkv: linear(lw.qkv, s.xn, s.qkv, qkvWidth, c.qkvBias ? 'bias' : 'store', lw.qkvBias),
         post: ctx.bindGroup(ctx.pipeline('qkvPost'), [this.step, postParams, s.qkv, kc, vc, rope, lw.qkNorm ?? this.dummy]),
-        attention: ctx.bindGroup(ctx.pipeline(`attention:${Math.ceil(c.headDim / 64)}`), [this.step, attentionParams, s.qkv, kc, vc, s.attn]),
+        attention: ctx.bindGroup(ctx.pipeline(`attention:${dimsPerThread}`), [this.step, attentionParams, s.qkv, kc, vc, s.attn]),
+        attentionPartial:
+          partials === undefined ? undefined : ctx.bindGroup(ctx.pipeline(`attentionPartial:${dimsPerThread}`), [this.step, splitParams, s.qkv, kc, vc, partials]),
+        attentionCombine: partials === undefined ? undefined : ctx.bindGroup(ctx.pipeline('attentionCombine'), [this.step, splitParams, partials, s.attn]),
         output: linear(lw.wo, s.attn, s.x, c.modelDim, 'accumulate'),
         norm2: norm(s.x, lw.ffnNorm, s.xn),
         ffnVector: lw.gate.chunks.map((chunk, i) =>
@@ -545,7 +590,7 @@ export class WebGpuDecoder implements DecoderRuntime {
         down: linear(lw.down, s.act, s.x, c.modelDim, 'accumulate'),
       };
     });
-    return { embed, layers };
+    return { embed, layers, maxSplits };
   }
 
   /**
@@ -566,7 +611,7 @@ export class WebGpuDecoder implements DecoderRuntime {
             chunk.buffer,
             out,
           ])
-        : ctx.bindGroup(ctx.pipeline('gemm:store'), [
+        : ctx.bindGroup(ctx.pipeline('gemm:store:4'), [
             this.step,
             ctx.constant([c.modelDim, chunk.rows, chunk.rowStart, c.vocabSize, lastOnly ? 1 : 0, 0, 0, 0]),
             s.xn,

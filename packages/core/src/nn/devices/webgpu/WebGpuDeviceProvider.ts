@@ -37,6 +37,11 @@ export interface WebGpuDeviceOptions {
    * value exercises the splitting on small models.
    */
   readonly maxWeightChunkBytes?: number;
+  /**
+   * Rows of the matrix-matrix kernel's tiles: 64, or 32 for products too small to fill the GPU with
+   * 64-row tiles. Default: chosen per product (under 256 tiles of 64 rows: 32). Tests force each.
+   */
+  readonly matrixTileRows?: 32 | 64;
   /** Loads a package by name (tests replace it). Default: dynamic `import()`. */
   readonly importer?: (specifier: string) => Promise<unknown>;
   /** What the diagnosis of a missing adapter looks at (tests replace it). Default: this process's environment and files. */
@@ -153,6 +158,7 @@ export class WebGpuDeviceProvider implements DeviceProvider {
         weightChunkBytes: Math.min(this.options.maxWeightChunkBytes ?? Infinity, maxBindingBytes),
         maxBufferBytes: device.limits.maxBufferSize,
         maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+        matrixTileRows: this.options.matrixTileRows,
       }),
     };
   }
@@ -173,8 +179,6 @@ export class WebGpuDeviceProvider implements DeviceProvider {
     return {
       adapter: adapterName(info),
       vendor: info.vendor,
-      device: info.device,
-      description: info.description,
       architecture: info.architecture,
       maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
       maxBufferSize: device.limits.maxBufferSize,

@@ -19,6 +19,7 @@ export class WebGpuKVCache extends KVCache {
   readonly valueBuffers: readonly GPUBuffer[];
   /** Bind groups and the like built for this cache by the runtime, dropped with it. */
   readonly memo = new Map<string, unknown>();
+  private readonly extras = new Map<string, GPUBuffer>();
   private destroyed = false;
 
   /**
@@ -44,6 +45,16 @@ export class WebGpuKVCache extends KVCache {
     this.valueBuffers = values;
   }
 
+  /** A working buffer of this cache's size (attention's partial results), made once and freed with the cache. */
+  extraBuffer(ctx: GpuContext, name: string, bytes: number): GPUBuffer {
+    let buffer = this.extras.get(name);
+    if (buffer === undefined) {
+      buffer = ctx.storage(bytes, name);
+      this.extras.set(name, buffer);
+    }
+    return buffer;
+  }
+
   /** Whether {@link WebGpuKVCache.dispose} ran. */
   get isDisposed(): boolean {
     return this.destroyed;
@@ -64,9 +75,10 @@ export class WebGpuKVCache extends KVCache {
   override dispose(): void {
     if (!this.destroyed) {
       this.destroyed = true;
-      for (const buffer of [...this.keyBuffers, ...this.valueBuffers]) {
+      for (const buffer of [...this.keyBuffers, ...this.valueBuffers, ...this.extras.values()]) {
         buffer.destroy();
       }
+      this.extras.clear();
       this.memo.clear();
     }
     super.dispose();

@@ -202,20 +202,38 @@ export class WebGpuWeights extends Module {
     const scale = 1 / Math.sqrt(d);
     const slots: ParameterSlot[] = [];
     const self = this;
-    const slot = (name: string, shape: readonly number[], write: (data: Float32Array, a: Allocated) => void): void => {
+    const slot = (
+      name: string,
+      shape: readonly number[],
+      write: (data: Float32Array, a: Allocated) => void,
+      writeTransposed?: (data: Float32Array, a: Allocated) => void,
+    ): void => {
+      const receiver = (fn: (data: Float32Array, a: Allocated) => void) => (data: Float32Array) => {
+        fn(data, this.allocate());
+        this.received.add(name);
+        return this.throttle(data.byteLength);
+      };
       slots.push({
         name,
         shape,
         get received() {
           return self.received.has(name);
         },
-        receive: (data: Float32Array) => {
-          write(data, this.allocate());
-          this.received.add(name);
-          return this.throttle(data.byteLength);
-        },
+        receive: receiver(write),
+        ...(writeTransposed === undefined ? {} : { receiveTransposed: receiver(writeTransposed) }),
       });
     };
+    /**
+     * A linear weight (fs2 `[in, out]`) filling rows `partOffset ..` of `matrix`: transposed on the
+     * GPU, or written as is when it arrives `[out, in]` (a `transposed` state entry).
+     */
+    const linearSlot = (name: string, inDim: number, outDim: number, matrix: (a: Allocated) => ChunkedMatrix, partOffset: number, factor: number): void =>
+      slot(
+        name,
+        [inDim, outDim],
+        (data, a) => this.transposeInto(matrix(a), data, outDim, partOffset, factor),
+        (data, a) => matrix(a).writeRows(queue, factor === 1 ? data : data.map((v) => v * factor), partOffset),
+      );
     const queue = this.ctx.device.queue;
     const vector = (buffer: (a: Allocated) => GPUBuffer, offset = 0, factor = 1) => (data: Float32Array, a: Allocated) => {
       const values = factor === 1 ? data : data.map((v) => v * factor);
@@ -230,9 +248,9 @@ export class WebGpuWeights extends Module {
       const kvDim = c.numKvHeads * d;
       slot(`${p}.self_attn_layer_norm.weight`, [c.modelDim], vector((a) => layer(a, i).attnNorm));
       const qScale = c.qkNorm ? 1 : scale;
-      slot(`${p}.self_attn.q_proj.weight`, [c.modelDim, qDim], (data, a) => this.transposeInto(layer(a, i).qkv, data, qDim, 0, qScale));
-      slot(`${p}.self_attn.k_proj.weight`, [c.modelDim, kvDim], (data, a) => this.transposeInto(layer(a, i).qkv, data, kvDim, qDim, 1));
-      slot(`${p}.self_attn.v_proj.weight`, [c.modelDim, kvDim], (data, a) => this.transposeInto(layer(a, i).qkv, data, kvDim, qDim + kvDim, 1));
+      linearSlot(`${p}.self_attn.q_proj.weight`, c.modelDim, qDim, (a) => layer(a, i).qkv, 0, qScale);
+      linearSlot(`${p}.self_attn.k_proj.weight`, c.modelDim, kvDim, (a) => layer(a, i).qkv, qDim, 1);
+      linearSlot(`${p}.self_attn.v_proj.weight`, c.modelDim, kvDim, (a) => layer(a, i).qkv, qDim + kvDim, 1);
       if (c.qkvBias) {
         const bias = (a: Allocated): GPUBuffer => layer(a, i).qkvBias as GPUBuffer;
         slot(`${p}.self_attn.q_proj.bias`, [qDim], vector(bias, 0, qScale));
@@ -244,15 +262,15 @@ export class WebGpuWeights extends Module {
         slot(`${p}.self_attn.q_norm.weight`, [d], vector(norm, 0, scale));
         slot(`${p}.self_attn.k_norm.weight`, [d], vector(norm, d));
       }
-      slot(`${p}.self_attn.output_proj.weight`, [qDim, c.modelDim], (data, a) => this.transposeInto(layer(a, i).wo, data, c.modelDim, 0, 1));
+      linearSlot(`${p}.self_attn.output_proj.weight`, qDim, c.modelDim, (a) => layer(a, i).wo, 0, 1);
       slot(`${p}.ffn_layer_norm.weight`, [c.modelDim], vector((a) => layer(a, i).ffnNorm));
-      slot(`${p}.ffn.gate_proj.weight`, [c.modelDim, c.ffnInnerDim], (data, a) => this.transposeInto(layer(a, i).gate, data, c.ffnInnerDim, 0, 1));
-      slot(`${p}.ffn.inner_proj.weight`, [c.modelDim, c.ffnInnerDim], (data, a) => this.transposeInto(layer(a, i).up, data, c.ffnInnerDim, 0, 1));
-      slot(`${p}.ffn.output_proj.weight`, [c.ffnInnerDim, c.modelDim], (data, a) => this.transposeInto(layer(a, i).down, data, c.modelDim, 0, 1));
+      linearSlot(`${p}.ffn.gate_proj.weight`, c.modelDim, c.ffnInnerDim, (a) => layer(a, i).gate, 0, 1);
+      linearSlot(`${p}.ffn.inner_proj.weight`, c.modelDim, c.ffnInnerDim, (a) => layer(a, i).up, 0, 1);
+      linearSlot(`${p}.ffn.output_proj.weight`, c.ffnInnerDim, c.modelDim, (a) => layer(a, i).down, 0, 1);
     }
     slot('decoder.layer_norm.weight', [c.modelDim], vector((a) => a.finalNorm));
     if (!c.tiedEmbeddings) {
-      slot('final_proj.weight', [c.modelDim, c.vocabSize], (data, a) => this.transposeInto(a.head, data, c.vocabSize, 0, 1));
+      linearSlot('final_proj.weight', c.modelDim, c.vocabSize, (a) => a.head, 0, 1);
     }
     return slots;
   }

@@ -111,6 +111,14 @@ describeWebGpu(`the webgpu device on lavapipe, in child processes${reason === un
       expect(b.batchDiff).toBeLessThan(1e-5);
     });
 
+    it('decodes past 64 keys (attention split over blocks of keys), with and without a sliding window', () => {
+      const { longDiff } = report.behaviours!;
+      expect(Object.keys(longDiff)).toEqual(['llama3', 'mistral window 100']);
+      for (const diff of Object.values(longDiff)) {
+        expect(diff).toBeLessThan(TOLERANCE);
+      }
+    });
+
     it('samples on the host as the cpu device does, reproducibly', async () => {
       const cpu = await useDevice('cpu');
       const model = await loadHfFixtureModel('llama3', cpu, { maxCacheLength: FIXTURE_TOKENS.length + 3 });
@@ -134,10 +142,21 @@ describeWebGpu(`the webgpu device on lavapipe, in child processes${reason === un
     });
   });
 
-  it('gives the same results with every weight split into 1 KiB buffers', async () => {
-    const report = await runChild({ kernels: 'fs2', fixtures: ['llama3', 'qwen2'], maxWeightChunkBytes: 1024 });
+  it.each([
+    ['transposed on the GPU', false],
+    ['written as stored ([out, in])', true],
+  ])('gives the same results with every weight split into 1 KiB buffers, linear weights %s', async (_, transposedLinears) => {
+    const report = await runChild({ kernels: 'fs2', fixtures: ['llama3', 'qwen2'], maxWeightChunkBytes: 1024, transposedLinears });
     expect(report.error).toBeUndefined();
     expect(report.fixtures).toHaveLength(2);
+    report.fixtures.forEach(expectReference);
+  }, 120_000);
+
+  it('takes linear weights as stored (transposed state entries) without transposing them, with 64-row matrix tiles', async () => {
+    // The fixtures' products are small enough for 32-row tiles everywhere else.
+    const report = await runChild({ kernels: 'fs2', fixtures: VARIANTS, transposedLinears: true, matrixTileRows: 64 });
+    expect(report.error).toBeUndefined();
+    expect(report.fixtures).toHaveLength(5);
     report.fixtures.forEach(expectReference);
   }, 120_000);
 

@@ -106,18 +106,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 }
 
-/** Output tile of the matrix-matrix kernel (rows and columns), and its depth per step. */
+/** Output tile of the matrix-matrix kernel: columns, and rows per thread row (tiles of `16 * rowsPerThread` rows). */
 export const GEMM_TILE = 64;
 const GEMM_DEPTH = 16;
 
 /**
  * `y[m, outOffset + n] (=, +=, = ... + bias) A[m, :] · W[n, :]` for every row `m` of the run (or of
- * the batch, `mSel = 1`) and the rows `n` of one weight chunk: prefill's matrix products. 64x64
- * output tiles, 16 deep, 256 threads computing 4x4 each from vec4 tiles in workgroup memory.
+ * the batch, `mSel = 1`) and the rows `n` of one weight chunk: prefill's matrix products. Tiles of
+ * `16 * rowsPerThread` rows by 64 columns, 16 deep, 256 threads computing `rowsPerThread x 4` each
+ * from vector tiles in workgroup memory. `rowsPerThread` 2 (32-row tiles) doubles the workgroups
+ * of a small product (a 2048-wide projection of 128 positions) so that it fills the GPU.
  */
-export function gemmShader(options: { epilogue: Epilogue }): string {
+export function gemmShader(options: { epilogue: Epilogue; rowsPerThread: 2 | 4 }): string {
   const T = GEMM_TILE;
   const D = GEMM_DEPTH;
+  const R = options.rowsPerThread;
+  const BM = 16 * R;
+  const vec = `vec${R}<f32>`;
   return /* wgsl */ `
 ${STEP}
 struct P { K: u32, N: u32, outOffset: u32, ldy: u32, mSel: u32, pad0: u32, pad1: u32, pad2: u32 }
@@ -127,20 +132,20 @@ struct P { K: u32, N: u32, outOffset: u32, ldy: u32, mSel: u32, pad0: u32, pad1:
 @group(0) @binding(3) var<storage, read> w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 ${options.epilogue === 'bias' ? '@group(0) @binding(5) var<storage, read> bias: array<f32>;' : ''}
-// [depth][tile / 4] vec4s: element (k, r) at [k * 16 + r / 4][r % 4].
-var<workgroup> As: array<vec4<f32>, ${D * (T / 4)}>;
+// A: [depth][${BM} / ${R}] vectors, element (k, r) at [k * 16 + r / ${R}][r % ${R}]; W likewise with 4.
+var<workgroup> As: array<${vec}, ${D * 16}>;
 var<workgroup> Ws: array<vec4<f32>, ${D * (T / 4)}>;
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let M = select(step.rows, step.batch, p.mSel == 1u);
-  let m0 = wid.y * ${T}u;
+  let m0 = wid.y * ${BM}u;
   let n0 = wid.x * ${T}u;
   if (m0 >= M || n0 >= p.N) { return; }
   let tid = lid.y * 16u + lid.x;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, ${R}>;
   for (var k0 = 0u; k0 < p.K; k0 += ${D}u) {
-    for (var i = 0u; i < ${(T * D) / 256}u; i++) {
+    for (var i = 0u; i < ${(BM * D) / 256}u; i++) {
       let e = tid + i * 256u;
       let r = e / ${D}u;
       let c = e % ${D}u;
@@ -148,7 +153,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       var av = 0.0;
       let m = m0 + r;
       if (m < M && k < p.K) { av = a[m * p.K + k]; }
-      As[c * ${T / 4}u + r / 4u][r % 4u] = av;
+      As[c * 16u + r / ${R}u][r % ${R}u] = av;
+    }
+    for (var i = 0u; i < ${(T * D) / 256}u; i++) {
+      let e = tid + i * 256u;
+      let r = e / ${D}u;
+      let c = e % ${D}u;
+      let k = k0 + c;
       var wv = 0.0;
       let n = n0 + r;
       if (n < p.N && k < p.K) { wv = w[n * p.K + k]; }
@@ -156,17 +167,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${D}u; kk++) {
-      let av = As[kk * ${T / 4}u + lid.y];
+      let av = As[kk * 16u + lid.y];
       let wv = Ws[kk * ${T / 4}u + lid.x];
-      acc[0] += av[0] * wv;
-      acc[1] += av[1] * wv;
-      acc[2] += av[2] * wv;
-      acc[3] += av[3] * wv;
+${Array.from({ length: R }, (_, i) => `      acc[${i}] += av[${i}] * wv;`).join('\n')}
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + lid.y * 4u + i;
+  for (var i = 0u; i < ${R}u; i++) {
+    let m = m0 + lid.y * ${R}u + i;
     if (m < M) {
       for (var j = 0u; j < 4u; j++) {
         let n = n0 + lid.x * 4u + j;
@@ -399,6 +407,134 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
 }`;
 }
+
+/** Keys per workgroup of the split attention kernels: one block of {@link attentionShader}. */
+export const ATTENTION_SPLIT = 64;
+
+/**
+ * Decode attention, first pass (split-K over the keys, "flash-decoding"): one workgroup per (query
+ * head, block of 64 keys, row), so that a step over a long cache runs on many workgroups instead
+ * of one per head. Each writes its block's max score, sum of exponentials and un-normalised
+ * weighted values to `partials[((m * heads + h) * maxSplits + s) * (headDim + 2)]`; blocks past the
+ * row's last key write nothing. Scores use vec4 loads (`headDim % 4 == 0`).
+ */
+export function attentionPartialShader(dimsPerThread: number): string {
+  const B = ATTENTION_SPLIT;
+  return /* wgsl */ `
+${STEP}
+struct P { heads: u32, kvHeads: u32, headDim: u32, qkvWidth: u32, capacity: u32, window: u32, group: u32, maxSplits: u32 }
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> p: P;
+@group(0) @binding(2) var<storage, read> qkv: array<f32>;
+@group(0) @binding(3) var<storage, read> kc: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> vc: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+var<workgroup> qs: array<vec4<f32>, ${(64 * dimsPerThread) / 4}>;
+var<workgroup> ps: array<f32, ${B}>;
+var<workgroup> red: array<f32, ${B}>;
+
+@compute @workgroup_size(${B})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let h = wid.x;
+  let split = wid.y;
+  let m = wid.z;
+  if (m >= step.rows) { return; }
+  let d = p.headDim;
+  let d4 = d / 4u;
+  let pos = step.start + m % step.seqLen;
+  let b = m / step.seqLen;
+  let kvRow = (b * p.kvHeads + h / p.group) * p.capacity;
+  let kEnd = pos + 1u;
+  var kStart = 0u;
+  if (p.window > 0u && kEnd > p.window) { kStart = kEnd - p.window; }
+  let j0 = kStart + split * ${B}u;
+  if (j0 >= kEnd) { return; }
+  for (var i = lid.x; i < d4; i += ${B}u) {
+    let base = m * p.qkvWidth + h * d + i * 4u;
+    qs[i] = vec4<f32>(qkv[base], qkv[base + 1u], qkv[base + 2u], qkv[base + 3u]);
+  }
+  workgroupBarrier();
+  let j = j0 + lid.x;
+  var score = -3.0e38;
+  if (j < kEnd) {
+    let kb = (kvRow + j) * d4;
+    var s = 0.0;
+    for (var i = 0u; i < d4; i++) { s += dot(qs[i], kc[kb + i]); }
+    score = s;
+  }
+  red[lid.x] = score;
+  workgroupBarrier();
+  for (var r = ${B / 2}u; r > 0u; r >>= 1u) {
+    if (lid.x < r) { red[lid.x] = max(red[lid.x], red[lid.x + r]); }
+    workgroupBarrier();
+  }
+  let blockMax = red[0];
+  workgroupBarrier();
+  var pj = 0.0;
+  if (j < kEnd) { pj = exp(score - blockMax); }
+  ps[lid.x] = pj;
+  red[lid.x] = pj;
+  workgroupBarrier();
+  for (var r = ${B / 2}u; r > 0u; r >>= 1u) {
+    if (lid.x < r) { red[lid.x] += red[lid.x + r]; }
+    workgroupBarrier();
+  }
+  let out = ((m * p.heads + h) * p.maxSplits + split) * (d + 2u);
+  let count = min(${B}u, kEnd - j0);
+  for (var t = 0u; t < ${dimsPerThread}u; t++) {
+    let dim = lid.x + t * ${B}u;
+    if (dim < d) {
+      var v = 0.0;
+      for (var jj = 0u; jj < count; jj++) { v += ps[jj] * vc[(kvRow + j0 + jj) * d + dim]; }
+      partials[out + dim] = v;
+    }
+  }
+  if (lid.x == 0u) {
+    partials[out + d] = blockMax;
+    partials[out + d + 1u] = red[0];
+  }
+}`;
+}
+
+/**
+ * Decode attention, second pass: per (query head, row), combines the blocks' partial results,
+ * `out = Σ exp(m_s - M) acc_s / Σ exp(m_s - M) l_s` with `M = max m_s`.
+ */
+export const ATTENTION_COMBINE_SHADER = /* wgsl */ `
+${STEP}
+struct P { heads: u32, kvHeads: u32, headDim: u32, qkvWidth: u32, capacity: u32, window: u32, group: u32, maxSplits: u32 }
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<uniform> p: P;
+@group(0) @binding(2) var<storage, read> partials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let h = wid.x;
+  let m = wid.y;
+  if (m >= step.rows) { return; }
+  let d = p.headDim;
+  let kEnd = step.start + m % step.seqLen + 1u;
+  var kStart = 0u;
+  if (p.window > 0u && kEnd > p.window) { kStart = kEnd - p.window; }
+  let splits = (kEnd - kStart + ${ATTENTION_SPLIT - 1}u) / ${ATTENTION_SPLIT}u;
+  let base = (m * p.heads + h) * p.maxSplits * (d + 2u);
+  var top = -3.0e38;
+  for (var s = 0u; s < splits; s++) { top = max(top, partials[base + s * (d + 2u) + d]); }
+  var total = 0.0;
+  for (var s = 0u; s < splits; s++) {
+    let o = base + s * (d + 2u);
+    total += exp(partials[o + d] - top) * partials[o + d + 1u];
+  }
+  for (var dim = lid.x; dim < d; dim += 64u) {
+    var v = 0.0;
+    for (var s = 0u; s < splits; s++) {
+      let o = base + s * (d + 2u);
+      v += exp(partials[o + d] - top) * partials[o + dim];
+    }
+    out[m * p.heads * d + h * d + dim] = v / total;
+  }
+}`;
 
 /** `act[m, n] = silu(gu[m, n]) * gu[m, inter + n]` for prefill's gate/up products. */
 export const SWIGLU_SHADER = /* wgsl */ `
