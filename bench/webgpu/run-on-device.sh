@@ -5,7 +5,7 @@
 # shapes, random f32 weights made there with Python). Logs and JSON go to $OUT (or ./out).
 #
 # Usage: FS2_INSTALL_VULKAN=1 bash <dir>/run-on-device.sh [checks] [devices] [bench-125m] [bench-1b] [tfjs-125m]
-#        (default: all)
+#        [bench-1b-long]   (default: all but bench-1b-long)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(pwd)
@@ -49,14 +49,18 @@ for step in $steps; do
       log "fs2 devices"
       (cd "$work" && "$node" node_modules/@fs2/cli/bin/fs2.js devices 2>&1) | tee "$out/devices.log"
       ;;
-    bench-125m | bench-1b | tfjs-125m)
-      name=$([ "$step" = bench-1b ] && echo llama32_1b || echo perf_125m)
+    bench-125m | bench-1b | bench-1b-long | tfjs-125m)
+      name=$(case $step in bench-1b*) echo llama32_1b ;; *) echo perf_125m ;; esac)
       if [ ! -f "$work/$name/model.safetensors" ]; then
         log "weights $name"
         PYTHONUNBUFFERED=1 python3 "$work/bench/webgpu/make_weights.py" "$name" "$work/$name" 2>&1 | tail -2
       fi
       kernels=$([ "$step" = tfjs-125m ] && echo tfjs || echo fs2)
-      extra=$([ "$step" = tfjs-125m ] && echo '--runs 1 --new-tokens 16' || echo '--runs 3')
+      case $step in
+        tfjs-125m) extra='--runs 1 --new-tokens 16' ;;
+        bench-1b-long) extra='--runs 1 --prompt-tokens 1024' ;;
+        *) extra='--runs 3' ;;
+      esac
       log "bench $name $kernels"
       (cd "$work" && timeout 300 "$node" bench/webgpu/bench.mjs --model "$work/$name" $extra --kernels "$kernels" 2>>"$out/bench-stderr.log") \
         | tee "$out/bench-$step.json"
