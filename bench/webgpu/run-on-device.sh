@@ -5,7 +5,7 @@
 # shapes, random f32 weights made there with Python). Logs and JSON go to $OUT (or ./out).
 #
 # Usage: FS2_INSTALL_VULKAN=1 bash <dir>/run-on-device.sh [checks] [devices] [bench-125m] [bench-1b] [tfjs-125m]
-#        [bench-1b-long]   (default: all but bench-1b-long)
+#        [bench-1b-long] [bench-1b-fs2]   (default: all but the last two)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(pwd)
@@ -49,7 +49,7 @@ for step in $steps; do
       log "fs2 devices"
       (cd "$work" && "$node" node_modules/@fs2/cli/bin/fs2.js devices 2>&1) | tee "$out/devices.log"
       ;;
-    bench-125m | bench-1b | bench-1b-long | tfjs-125m)
+    bench-125m | bench-1b | bench-1b-long | bench-1b-fs2 | tfjs-125m)
       name=$(case $step in bench-1b*) echo llama32_1b ;; *) echo perf_125m ;; esac)
       if [ ! -f "$work/$name/model.safetensors" ]; then
         log "weights $name"
@@ -59,6 +59,7 @@ for step in $steps; do
       case $step in
         tfjs-125m) extra='--runs 1 --new-tokens 16' ;;
         bench-1b-long) extra='--runs 1 --prompt-tokens 1024' ;;
+        bench-1b-fs2) extra='--runs 1 --layout fs2' ;;
         *) extra='--runs 3' ;;
       esac
       log "bench $name $kernels"

@@ -34,7 +34,7 @@ export function registerDevicesCommand(program: Command, context: CommandContext
       const width = Math.max(...reports.map((r) => r.name.length));
       for (const r of reports) {
         stdout.write(`${r.name.padEnd(width)}  ${r.available ? 'available  ' : 'unavailable'}  ${r.available ? r.description : (r.reason as string)}\n`);
-        for (const [key, value] of Object.entries(r.details ?? {})) {
+        for (const [key, value] of Object.entries(r.details ?? {}).filter(([, v]) => v !== '')) {
           stdout.write(`${''.padEnd(width)}  ${key}: ${value}\n`);
         }
       }

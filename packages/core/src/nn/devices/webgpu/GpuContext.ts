@@ -18,6 +18,7 @@ import {
 /** `GPUBufferUsage` flags (WebGPU spec §5.1), as numbers: the globals exist only once `webgpu` is loaded. */
 export const BufferUsage = {
   MAP_READ: 0x0001,
+  MAP_WRITE: 0x0002,
   COPY_SRC: 0x0004,
   COPY_DST: 0x0008,
   UNIFORM: 0x0040,

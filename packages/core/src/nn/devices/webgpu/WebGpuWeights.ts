@@ -3,6 +3,7 @@ import { formatBytes } from '../../errors.js';
 import { Module, type ParameterSlot } from '../../Module.js';
 import type { ResolvedTransformerDecoderConfig } from '../../TransformerDecoderConfig.js';
 import { BufferUsage, type GpuContext } from './GpuContext.js';
+import { Uploader } from './Uploader.js';
 
 /** One row range of a {@link ChunkedMatrix}, in its own buffer. */
 export interface MatrixChunk {
@@ -47,13 +48,13 @@ export class ChunkedMatrix {
   }
 
   /** Writes whole rows `rowStart ..` from `data` (row-major, `cols` wide). */
-  writeRows(queue: GPUQueue, data: Float32Array, rowStart: number): void {
+  async writeRows(uploader: Uploader, data: Float32Array, rowStart: number): Promise<void> {
     const n = data.length / this.cols;
     for (const chunk of this.chunks) {
       const lo = Math.max(rowStart, chunk.rowStart);
       const hi = Math.min(rowStart + n, chunk.rowStart + chunk.rows);
       if (lo < hi) {
-        queue.writeBuffer(chunk.buffer, (lo - chunk.rowStart) * this.cols * 4, data.buffer, data.byteOffset + (lo - rowStart) * this.cols * 4, (hi - lo) * this.cols * 4);
+        await uploader.write(chunk.buffer, (lo - chunk.rowStart) * this.cols * 4, data.subarray((lo - rowStart) * this.cols, (hi - rowStart) * this.cols));
       }
     }
   }
@@ -88,15 +89,13 @@ interface Allocated {
   readonly head: ChunkedMatrix;
 }
 
-/** Bytes written to the GPU between two waits for the queue: bounds Dawn's staging memory during a load. */
-const UPLOAD_WAIT_BYTES = 256 * 2 ** 20;
 /** Largest staging buffer for transposing a weight on the GPU. */
 const STAGING_BYTES = 64 * 2 ** 20;
 
 /**
  * The decoder's parameters straight in GPU buffers: a module tree with the model's fs2 parameter
- * names and shapes, whose slots write each tensor as it arrives (`queue.writeBuffer`), nothing kept
- * on the host. Linear weights arrive `[in, out]` and are transposed on the GPU into `[out, in]`
+ * names and shapes, whose slots write each tensor as it arrives (through an {@link Uploader}),
+ * nothing kept on the host. Linear weights arrive `[in, out]` and are transposed on the GPU into `[out, in]`
  * rows (the layout every kernel reads), fused (q/k/v) and scaled (the softmax scale) on the way.
  */
 export class WebGpuWeights extends Module {
@@ -105,7 +104,7 @@ export class WebGpuWeights extends Module {
   private readonly slotList: ParameterSlot[];
   private staging: GPUBuffer | undefined;
   private transposeParams: GPUBuffer | undefined;
-  private unsynced = 0;
+  private uploader: Uploader | undefined;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -127,6 +126,8 @@ export class WebGpuWeights extends Module {
     this.staging = undefined;
     this.transposeParams?.destroy();
     this.transposeParams = undefined;
+    this.uploader?.destroy();
+    this.uploader = undefined;
     if (a === undefined) {
       return;
     }
@@ -146,9 +147,11 @@ export class WebGpuWeights extends Module {
   }
 
   protected override prepareOwn(): void {
-    // Every slot has arrived (loadModuleState checked); the staging buffer is no longer needed.
+    // Every slot has arrived (loadModuleState checked); the staging buffers are no longer needed.
     this.staging?.destroy();
     this.staging = undefined;
+    this.uploader?.destroy();
+    this.uploader = undefined;
   }
 
   /** The loaded weights; an internal error before a state was loaded. */
@@ -205,13 +208,12 @@ export class WebGpuWeights extends Module {
     const slot = (
       name: string,
       shape: readonly number[],
-      write: (data: Float32Array, a: Allocated) => void,
-      writeTransposed?: (data: Float32Array, a: Allocated) => void,
+      write: (data: Float32Array, a: Allocated) => void | Promise<void>,
+      writeTransposed?: (data: Float32Array, a: Allocated) => Promise<void>,
     ): void => {
-      const receiver = (fn: (data: Float32Array, a: Allocated) => void) => (data: Float32Array) => {
-        fn(data, this.allocate());
+      const receiver = (fn: (data: Float32Array, a: Allocated) => void | Promise<void>) => async (data: Float32Array) => {
+        await fn(data, this.allocate());
         this.received.add(name);
-        return this.throttle(data.byteLength);
       };
       slots.push({
         name,
@@ -232,7 +234,7 @@ export class WebGpuWeights extends Module {
         name,
         [inDim, outDim],
         (data, a) => this.transposeInto(matrix(a), data, outDim, partOffset, factor),
-        (data, a) => matrix(a).writeRows(queue, factor === 1 ? data : data.map((v) => v * factor), partOffset),
+        (data, a) => matrix(a).writeRows(this.upload(), factor === 1 ? data : data.map((v) => v * factor), partOffset),
       );
     const queue = this.ctx.device.queue;
     const vector = (buffer: (a: Allocated) => GPUBuffer, offset = 0, factor = 1) => (data: Float32Array, a: Allocated) => {
@@ -241,7 +243,7 @@ export class WebGpuWeights extends Module {
     };
     const layer = (a: Allocated, i: number): LayerWeights => a.layers[i] as LayerWeights;
 
-    slot('decoder_frontend.embed.weight', [c.vocabSize, c.modelDim], (data, a) => a.embed.writeRows(queue, data, 0));
+    slot('decoder_frontend.embed.weight', [c.vocabSize, c.modelDim], (data, a) => a.embed.writeRows(this.upload(), data, 0));
     for (let i = 0; i < c.numLayers; i++) {
       const p = `decoder.layers.${i}`;
       const qDim = c.numHeads * d;
@@ -280,7 +282,7 @@ export class WebGpuWeights extends Module {
    * `partOffset .. partOffset + n` of `matrix`, times `scale`: its rows go to a staging buffer a
    * piece at a time and a kernel writes their transposition into each chunk they touch.
    */
-  private transposeInto(matrix: ChunkedMatrix, data: Float32Array, n: number, partOffset: number, scale: number): void {
+  private async transposeInto(matrix: ChunkedMatrix, data: Float32Array, n: number, partOffset: number, scale: number): Promise<void> {
     const ctx = this.ctx;
     const K = matrix.cols;
     const device = ctx.device;
@@ -297,7 +299,7 @@ export class WebGpuWeights extends Module {
     const f32 = new Float32Array(params);
     for (let k0 = 0; k0 < K; k0 += rowsPerPiece) {
       const kCount = Math.min(rowsPerPiece, K - k0);
-      device.queue.writeBuffer(this.staging, 0, data.buffer, data.byteOffset + k0 * n * 4, kCount * n * 4);
+      await this.upload().write(this.staging, 0, data.subarray(k0 * n, (k0 + kCount) * n));
       for (const chunk of matrix.chunks) {
         const nLo = Math.max(0, chunk.rowStart - partOffset);
         const nHi = Math.min(n, chunk.rowStart + chunk.rows - partOffset);
@@ -318,13 +320,7 @@ export class WebGpuWeights extends Module {
     }
   }
 
-  /** After every `UPLOAD_WAIT_BYTES` written, waits for the GPU to take them in. */
-  private throttle(bytes: number): Promise<void> | undefined {
-    this.unsynced += bytes;
-    if (this.unsynced < UPLOAD_WAIT_BYTES) {
-      return undefined;
-    }
-    this.unsynced = 0;
-    return this.ctx.device.queue.onSubmittedWorkDone().then(() => this.ctx.throwIfFailed());
+  private upload(): Uploader {
+    return (this.uploader ??= new Uploader(this.ctx.device));
   }
 }
