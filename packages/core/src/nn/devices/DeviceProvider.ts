@@ -5,8 +5,8 @@ import type { TransformerDecoderModel } from '../TransformerDecoderModel.js';
 
 /**
  * How fs2 runs tensors on one kind of hardware: a TF.js backend plus the facts the model code needs
- * about it. Providers are registered by name in a {@link DeviceRegistry}; `wasm`, `cpu` and
- * `tensorflow` are built in, and more (a `webgpu` device) can be added without touching the model.
+ * about it. Providers are registered by name in a {@link DeviceRegistry}; `wasm`, `cpu`,
+ * `tensorflow` and `webgpu` are built in, and more can be added without touching the model.
  */
 export interface DeviceProvider {
   /** The device name users pass to `useDevice()` (`wasm`). */

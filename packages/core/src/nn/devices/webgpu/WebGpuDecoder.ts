@@ -151,7 +151,7 @@ interface HeadGroups {
 /**
  * The `webgpu` device's implementation of a `TransformerDecoderModel` (see `DecoderRuntime`): the
  * weights in GPU buffers ({@link WebGpuWeights}), a KV cache in GPU buffers ({@link WebGpuKVCache}),
- * and a whole pass over the model encoded as one compute pass of WGSL kernels (8 dispatches per
+ * and a whole pass over the model encoded as one compute pass of WGSL kernels (9 dispatches per
  * layer for a decode step) with bind groups built once per cache. Logits reach TF.js as a tensor on
  * the `webgpu` backend; greedy generation picks tokens on the GPU, feeds them back without leaving
  * it, keeps one step queued ahead, and reads back only the 4-byte token ids.
