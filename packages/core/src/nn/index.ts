@@ -43,7 +43,7 @@ export {
 export { DEFAULT_DEVICE, DeviceRegistry, defaultDeviceRegistry, registerDeviceProvider, useDevice } from './devices/DeviceRegistry.js';
 export { WEBGPU_PACKAGES, WebGpuDeviceProvider } from './devices/webgpu/WebGpuDeviceProvider.js';
 export type { WebGpuDeviceOptions } from './devices/webgpu/WebGpuDeviceProvider.js';
-export { WebGpuUnavailableError } from './devices/webgpu/errors.js';
+export { WebGpuOutOfMemoryError, WebGpuUnavailableError } from './devices/webgpu/errors.js';
 export type { WebGpuUnavailableReason } from './devices/webgpu/errors.js';
 export { NVIDIA_ICD_CANDIDATES, VULKAN_LOADER, diagnoseVulkan, explainNoAdapter, privateVulkanDir, privateVulkanEnv, processVulkanProbe } from './devices/webgpu/vulkan.js';
 export type { VulkanDiagnosis, VulkanProbe } from './devices/webgpu/vulkan.js';

@@ -3,6 +3,7 @@ import { formatBytes } from '../../errors.js';
 import { Module, type ParameterSlot } from '../../Module.js';
 import type { ResolvedTransformerDecoderConfig } from '../../TransformerDecoderConfig.js';
 import { BufferUsage, type GpuContext } from './GpuContext.js';
+import { WebGpuOutOfMemoryError } from './errors.js';
 import { Uploader } from './Uploader.js';
 
 /** One row range of a {@link ChunkedMatrix}, in its own buffer. */
@@ -174,10 +175,30 @@ export class WebGpuWeights extends Module {
     return matrices + a.embed.bytes + (a.head === a.embed ? 0 : a.head.bytes) + 4 * vectors;
   }
 
-  private allocate(): Allocated {
+  /**
+   * Every buffer of the weights, allocated on the first tensor of a load.
+   *
+   * @throws WebGpuOutOfMemoryError when the GPU cannot hold them.
+   */
+  private async allocate(): Promise<Allocated> {
     if (this.allocated !== undefined) {
       return this.allocated;
     }
+    const device = this.ctx.device;
+    device.pushErrorScope('out-of-memory');
+    const allocated = this.allocateBuffers();
+    const error = await device.popErrorScope();
+    if (error !== null) {
+      this.allocated = allocated;
+      const bytes = this.bytes;
+      this.unloadOwn();
+      throw new WebGpuOutOfMemoryError("the model's weights", bytes, error.message);
+    }
+    this.allocated = allocated;
+    return allocated;
+  }
+
+  private allocateBuffers(): Allocated {
     const c = this.config;
     const ctx = this.ctx;
     const qkvRows = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
@@ -195,8 +216,7 @@ export class WebGpuWeights extends Module {
     }));
     const finalNorm = ctx.storage(c.modelDim * 4, 'final_norm');
     const head = c.tiedEmbeddings ? embed : new ChunkedMatrix(ctx, c.vocabSize, c.modelDim, 'final_proj');
-    this.allocated = { embed, layers, finalNorm, head };
-    return this.allocated;
+    return { embed, layers, finalNorm, head };
   }
 
   private buildSlots(): ParameterSlot[] {
@@ -212,7 +232,7 @@ export class WebGpuWeights extends Module {
       writeTransposed?: (data: Float32Array, a: Allocated) => Promise<void>,
     ): void => {
       const receiver = (fn: (data: Float32Array, a: Allocated) => void | Promise<void>) => async (data: Float32Array) => {
-        await fn(data, this.allocate());
+        await fn(data, await this.allocate());
         this.received.add(name);
       };
       slots.push({

@@ -1,5 +1,5 @@
-import type { Fs2ErrorOptions } from '../../../errors/Fs2Error.js';
-import { DeviceUnavailableError } from '../../errors.js';
+import { Fs2Error, type Fs2ErrorOptions } from '../../../errors/Fs2Error.js';
+import { DeviceUnavailableError, formatBytes } from '../../errors.js';
 
 /**
  * Why the `webgpu` device cannot run here:
@@ -22,5 +22,25 @@ export class WebGpuUnavailableError extends DeviceUnavailableError {
     options?: Fs2ErrorOptions,
   ) {
     super('webgpu', message, options);
+  }
+}
+
+/**
+ * The GPU could not allocate what a model needs (WebGPU reports no free memory up front, so the
+ * allocation itself is checked). `bytes` is what was asked for.
+ */
+export class WebGpuOutOfMemoryError extends Fs2Error {
+  override readonly category = 'operational' as const;
+
+  constructor(
+    readonly what: string,
+    readonly bytes: number,
+    readonly gpuMessage: string,
+    options?: Fs2ErrorOptions,
+  ) {
+    super(
+      `The GPU could not allocate ${what} (${formatBytes(bytes)}): ${gpuMessage} Use a smaller model, or free GPU memory (other models, other processes).`,
+      options,
+    );
   }
 }
