@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The folder of the tiny reference checkpoints (copied from the harness; see test/fixtures/README.md). */
-export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+/**
+ * The folder of the tiny reference checkpoints (copied from the harness; see test/fixtures/README.md).
+ * A bundled child process (which no longer sits in test/support) is told where it is by
+ * `FS2_TEST_FIXTURES_DIR`.
+ */
+export const FIXTURES_DIR = process.env['FS2_TEST_FIXTURES_DIR'] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 /** The fixture variants with expected logits. */
 export type FixtureName = 'llama3' | 'llama3_bf16_sharded' | 'llama3_meta' | 'qwen2' | 'qwen3' | 'mistral';

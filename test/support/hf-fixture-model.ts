@@ -158,9 +158,10 @@ async function openCheckpoint(dir: string): Promise<{ readers: SafetensorsReader
 
 /**
  * The fs2 state of an HF checkpoint folder, one tensor at a time (read, widened to float32, renamed,
- * linear weights transposed to `[in, out]`). With `tiedEmbeddings`, an `lm_head.weight` is skipped.
+ * linear weights transposed to `[in, out]`, or with `transposedLinears` left `[out, in]` and marked
+ * `transposed`). With `tiedEmbeddings`, an `lm_head.weight` is skipped.
  */
-export async function* hfStateSource(dir: string, options: { tiedEmbeddings: boolean }): AsyncGenerator<StateEntry> {
+export async function* hfStateSource(dir: string, options: { tiedEmbeddings: boolean; transposedLinears?: boolean }): AsyncGenerator<StateEntry> {
   const { readers, keys } = await openCheckpoint(dir);
   try {
     for (const [key, reader] of keys) {
@@ -172,7 +173,9 @@ export async function* hfStateSource(dir: string, options: { tiedEmbeddings: boo
       const data = await reader.readFloat32(key);
       if (linear) {
         const [out, inp] = info.shape as [number, number];
-        yield { name, data: transpose(data, out, inp), shape: [inp, out] };
+        yield options.transposedLinears === true
+          ? { name, data, shape: [inp, out], transposed: true }
+          : { name, data: transpose(data, out, inp), shape: [inp, out] };
       } else {
         yield { name, data, shape: info.shape };
       }
@@ -205,6 +208,8 @@ export interface HfFixtureOptions extends Omit<TransformerDecoderModelOptions, '
   readonly omit?: (name: string) => boolean;
   /** Rewrites an entry before it is loaded. */
   readonly mapEntry?: (entry: StateEntry) => StateEntry;
+  /** Hands linear weights over as stored (`[out, in]`, `transposed: true`). Default: `false`. */
+  readonly transposedLinears?: boolean;
 }
 
 /** Builds a `TransformerDecoderModel` on `device` (which must be active) and loads a fixture into it. */
@@ -222,9 +227,9 @@ export async function loadHfFixtureModel(
     }
   }
   const config = merged as unknown as TransformerDecoderConfig;
-  const { config: _config, omit, mapEntry, ...modelOptions } = options;
+  const { config: _config, omit, mapEntry, transposedLinears, ...modelOptions } = options;
   const model = new TransformerDecoderModel(config, { ...modelOptions, device });
-  const source = hfStateSource(fixturePath(name), { tiedEmbeddings: config.tiedEmbeddings ?? false });
+  const source = hfStateSource(fixturePath(name), { tiedEmbeddings: config.tiedEmbeddings ?? false, transposedLinears: transposedLinears === true });
   async function* filtered(): AsyncGenerator<StateEntry> {
     for await (const entry of source) {
       if (omit?.(entry.name) === true) {

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAssetsCommands } from './commands/assets.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerLogitsCommand } from './commands/logits.js';
+import { registerDevicesCommand } from './commands/devices.js';
 import { createCommandContext, type CliOptions } from './context.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerAssetsCommands(program, context);
   registerLogitsCommand(program, context);
   registerGenerateCommand(program, context);
+  registerDevicesCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

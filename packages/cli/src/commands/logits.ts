@@ -35,7 +35,7 @@ async function printLogits(context: CommandContext, target: string, options: Log
   try {
     const logits = model.forward(options.tokens);
     try {
-      rows = (logits.arraySync() as number[][][])[0] as number[][];
+      rows = ((await logits.array()) as number[][][])[0] as number[][];
     } finally {
       logits.dispose();
     }

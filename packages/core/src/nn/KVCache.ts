@@ -39,6 +39,7 @@ export class KVCache {
 
   /**
    * Allocates the cache on `device`, which must be active. Prefer `TransformerDecoderModel.createCache()`.
+   * A device runtime's cache subclass passes `tensors: false` and keeps its own storage.
    *
    * @throws HeapBudgetExceededError when it does not fit the device's budget.
    */
@@ -48,10 +49,11 @@ export class KVCache {
     readonly capacity: number,
     readonly batchSize = 1,
     private readonly reservation?: HeapReservation,
+    options: { readonly tensors?: boolean } = {},
   ) {
     device.assertActive();
     const rows = batchSize * shape.numKvHeads;
-    for (let layer = 0; layer < shape.numLayers; layer++) {
+    for (let layer = 0; options.tensors !== false && layer < shape.numLayers; layer++) {
       this.keyTensors.push(tf.zeros([rows, shape.headDim, capacity]));
       this.valueTensors.push(tf.zeros([rows, capacity, shape.headDim]));
     }

@@ -18,9 +18,15 @@ export interface ParameterSlot {
   readonly received: boolean;
   /**
    * Takes the parameter's data (already checked against `shape`). The caller may reuse `data`
-   * afterwards: a slot copies what it keeps.
+   * afterwards: a slot copies what it keeps. A slot may return a promise (a device runtime waiting
+   * for its queue to drain), which the loader awaits before the next tensor.
    */
-  receive(data: Float32Array, device: Device): void;
+  receive(data: Float32Array, device: Device): void | Promise<void>;
+  /**
+   * Optional: takes a 2-D parameter's data transposed (`[shape[1], shape[0]]`, a `transposed` state
+   * entry) without the loader transposing it first. Same contract as `receive` otherwise.
+   */
+  receiveTransposed?(data: Float32Array, device: Device): void | Promise<void>;
   /**
    * The parameter's current data read back from the device, in fs2 layout and `shape` (undoing any
    * storage transform, fusion or folded scale), as a fresh array.

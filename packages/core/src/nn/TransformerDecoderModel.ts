@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { attentionMask, firstAttendedKey } from './attentionMask.js';
+import type { DecoderRuntime } from './DecoderRuntime.js';
 import type { Device } from './devices/Device.js';
 import type { HeapReservation } from './devices/HeapLedger.js';
 import { Embedding } from './Embedding.js';
@@ -104,6 +105,11 @@ export class TransformerDecoderModel extends Module {
   /** `final_proj`; absent with tied embeddings. */
   readonly finalProj: Linear | undefined;
   readonly rotary: RotaryEncoder;
+  /**
+   * The device's own implementation of this model (`DeviceProvider.createDecoderRuntime`: the
+   * `webgpu` device's kernels), or `undefined` when the TF.js modules run it.
+   */
+  readonly runtime: DecoderRuntime | undefined;
   private readonly reservation: HeapReservation | undefined;
   private state: 'empty' | 'loaded' | 'disposed' = 'empty';
 
@@ -145,6 +151,7 @@ export class TransformerDecoderModel extends Module {
     this.layerNorm = new RMSNorm('decoder.layer_norm', c.modelDim, c.normEps);
     this.finalProj = c.tiedEmbeddings ? undefined : new Linear('final_proj', c.modelDim, c.vocabSize);
 
+    this.runtime = this.device?.provider.createDecoderRuntime?.(this);
     if (this.device !== undefined) {
       const estimate = this.memoryEstimate();
       this.device.ledger.check('the model', estimate);
@@ -184,7 +191,7 @@ export class TransformerDecoderModel extends Module {
   async loadState(source: StateSource): Promise<void> {
     const device = this.requireDevice();
     this.state = 'empty';
-    await loadModuleState(this, source, device);
+    await loadModuleState(this.runtime?.weights ?? this, source, device);
     this.state = 'loaded';
   }
 
@@ -244,7 +251,7 @@ export class TransformerDecoderModel extends Module {
       kvCache: kvCacheBytes(this.config, capacity, batchSize),
     });
     try {
-      return new KVCache(device, this.config, capacity, batchSize, reservation);
+      return this.runtime?.createCache(capacity, batchSize, reservation) ?? new KVCache(device, this.config, capacity, batchSize, reservation);
     } catch (error) {
       reservation.release();
       throw error;
@@ -287,6 +294,7 @@ export class TransformerDecoderModel extends Module {
       return;
     }
     this.unload();
+    this.runtime?.dispose();
     this.reservation?.release();
     this.state = 'disposed';
   }
@@ -310,7 +318,12 @@ export class TransformerDecoderModel extends Module {
     return device;
   }
 
-  private tokenIds(tokens: TokenInput): { ids: Int32Array; batchSize: number; length: number } {
+  /**
+   * Checks `tokens` (equal lengths, ids inside the vocabulary) and packs them batch-major.
+   *
+   * @throws InvalidArgumentError naming the first offending sequence and position.
+   */
+  tokenIds(tokens: TokenInput): { ids: Int32Array; batchSize: number; length: number } {
     const rows: readonly (readonly number[] | Int32Array)[] =
       tokens instanceof Int32Array || typeof tokens[0] === 'number' || tokens.length === 0
         ? [tokens as readonly number[] | Int32Array]
@@ -369,6 +382,9 @@ export class TransformerDecoderModel extends Module {
         'tokens',
         `Positions ${start} to ${start + length - 1} exceed the model's \`maxSeqLen\` (${c.maxSeqLen}).`,
       );
+    }
+    if (this.runtime !== undefined) {
+      return this.runtime.run(ids, batchSize, length, cache, logits);
     }
     const keyStart = cache === undefined ? 0 : firstAttendedKey(start, c.slidingWindow);
     const maskValues = attentionMask(start, length, keyStart, c.slidingWindow);

@@ -1,6 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
-
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import type { TokenStream } from './DecoderRuntime.js';
 import type { KVCache } from './KVCache.js';
 import { TokenSampler, type SamplingOptions } from './TokenSampler.js';
 import type { TransformerDecoderModel } from './TransformerDecoderModel.js';
@@ -47,7 +46,9 @@ export interface GenerationResult {
 /**
  * Generates tokens after `prompt` with `model`: the prompt is prefilled into a fresh KV cache in
  * chunks, then each step feeds the last token and computes logits for that position only. Tokens
- * are picked on the host by a {@link TokenSampler} (greedy by default). Each token is yielded as soon
+ * are picked by a {@link TokenSampler} (greedy by default) on the host, from logits read back
+ * asynchronously; a device runtime (`model.runtime`, the `webgpu` device's) may instead pick them
+ * on the device and compute ahead, reading back only the token ids. Each token is yielded as soon
  * as it is chosen; the return value is the {@link GenerationResult}. The cache and every tensor are
  * freed when the generator finishes, fails or is closed early (`break`).
  */
@@ -80,14 +81,12 @@ export async function* generate(
   // The last generated token is fed back only if another is wanted, so the cache needs
   // prompt + maxNewTokens - 1 positions.
   const cache: KVCache = model.createCache({ capacity: Math.min(limit, prompt.length + maxNewTokens - 1) });
-  let logits: tf.Tensor | undefined;
+  let stream: TokenStream | undefined;
   try {
-    logits = model.prefill(prompt, cache);
+    const { ids } = model.tokenIds(prompt);
+    stream = model.runtime?.openTokenStream(ids, cache, sampler, maxNewTokens) ?? new HostTokenStream(model, ids, cache, sampler);
     for (;;) {
-      const row = logits.dataSync() as Float32Array;
-      logits.dispose();
-      logits = undefined;
-      const generated: GeneratedToken = { token: sampler.sample(row), index: tokens.length };
+      const generated: GeneratedToken = { token: await stream.next(), index: tokens.length };
       tokens.push(generated.token);
       options.onToken?.(generated);
       yield generated;
@@ -97,17 +96,50 @@ export async function* generate(
       if (tokens.length >= maxNewTokens) {
         return { tokens, stopReason: 'max_new_tokens' };
       }
-      if (cache.remaining === 0) {
+      if (stream.remaining === 0) {
         return { tokens, stopReason: 'max_length' };
       }
       if (isAborted(options.signal)) {
         return { tokens, stopReason: 'aborted' };
       }
-      logits = model.forward([generated.token], { cache, logits: 'last' });
     }
   } finally {
-    logits?.dispose();
+    stream?.close();
     cache.dispose();
+  }
+}
+
+/**
+ * The portable token stream: TF.js forward passes, logits read back (asynchronously, which every
+ * backend supports) and a token picked on the host by the sampler.
+ */
+class HostTokenStream implements TokenStream {
+  private last: number | undefined;
+
+  constructor(
+    private readonly model: TransformerDecoderModel,
+    private readonly prompt: Int32Array,
+    private readonly cache: KVCache,
+    private readonly sampler: TokenSampler,
+  ) {}
+
+  get remaining(): number {
+    return this.cache.remaining;
+  }
+
+  close(): void {}
+
+  async next(): Promise<number> {
+    const logits =
+      this.last === undefined ? this.model.prefill(this.prompt, this.cache) : this.model.forward([this.last], { cache: this.cache, logits: 'last' });
+    let row: Float32Array;
+    try {
+      row = (await logits.data()) as Float32Array;
+    } finally {
+      logits.dispose();
+    }
+    this.last = this.sampler.sample(row);
+    return this.last;
   }
 }
 

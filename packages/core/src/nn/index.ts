@@ -8,8 +8,8 @@
  *    `numHeads`, `numKvHeads`, `headDim`, `ffnInnerDim`, `normEps`, `ropeTheta`, `ropeScaling`,
  *    `tiedEmbeddings`, `qkvBias`, `qkNorm`, `slidingWindow`, `maxSeqLen`), e.g. Qwen 3:
  *    `{ ..., headDim: 128, qkNorm: true, normEps: 1e-6, ropeTheta: 1e6 }`.
- * 2. `const device = await useDevice(name)` (`wasm` by default, `cpu`, `tensorflow`, or a registered
- *    provider) before creating any tensor; then `new TransformerDecoderModel(config, { device })`,
+ * 2. `const device = await useDevice(name)` (`wasm` by default, `cpu`, `tensorflow`, `webgpu` (the GPU,
+ *    docs/gpu.md), or a registered provider) before creating any tensor; then `new TransformerDecoderModel(config, { device })`,
  *    which refuses (`HeapBudgetExceededError`) a model that would not fit the device's memory.
  *    `countParameters(config)` and a model built without a device give shapes and counts only.
  * 3. Convert the checkpoint to a {@link StateSource}: an (async) iterable of
@@ -48,6 +48,16 @@ export {
   WasmDeviceProvider,
 } from './devices/builtinProviders.js';
 export { DEFAULT_DEVICE, DeviceRegistry, defaultDeviceRegistry, registerDeviceProvider, useDevice } from './devices/DeviceRegistry.js';
+export { WEBGPU_PACKAGES, WebGpuDeviceProvider } from './devices/webgpu/WebGpuDeviceProvider.js';
+export type { WebGpuDeviceOptions } from './devices/webgpu/WebGpuDeviceProvider.js';
+export { WebGpuOutOfMemoryError, WebGpuUnavailableError } from './devices/webgpu/errors.js';
+export type { WebGpuUnavailableReason } from './devices/webgpu/errors.js';
+export { NVIDIA_ICD_CANDIDATES, VULKAN_LOADER, diagnoseVulkan, explainNoAdapter, privateVulkanDir, privateVulkanEnv, processVulkanProbe } from './devices/webgpu/vulkan.js';
+export type { VulkanDiagnosis, VulkanProbe } from './devices/webgpu/vulkan.js';
+export { WebGpuDecoder } from './devices/webgpu/WebGpuDecoder.js';
+export type { WebGpuKernelProfile, WebGpuRuntimeStats } from './devices/webgpu/WebGpuDecoder.js';
+export { WebGpuKVCache } from './devices/webgpu/WebGpuKVCache.js';
+export type { DecoderRuntime, TokenStream } from './DecoderRuntime.js';
 
 export {
   DecoderConfigError,

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import type { Device } from './devices/Device.js';
 import { ParameterShapeMismatchError, StateKeyMismatchError, formatShape } from './errors.js';
+import { transpose2d } from './Embedding.js';
 import { numel, type Module } from './Module.js';
 
 /** One tensor of a state: its fs2 name, its float32 data (row-major) and its fs2 shape. */
@@ -8,6 +9,12 @@ export interface StateEntry {
   readonly name: string;
   readonly data: Float32Array;
   readonly shape: readonly number[];
+  /**
+   * The 2-D `data` holds the fs2 tensor transposed: `[shape[1], shape[0]]` row-major, as PyTorch and
+   * Hugging Face store a linear weight (`[out, in]`). A parameter that can take it so (the `webgpu`
+   * runtime keeps `[out, in]`) does; any other gets it transposed by the loader. Default: `false`.
+   */
+  readonly transposed?: boolean;
 }
 
 /**
@@ -53,7 +60,15 @@ export async function loadModuleState(module: Module, source: StateSource, devic
         );
       }
       device.assertActive();
-      slot.receive(entry.data, device);
+      if (entry.transposed === true) {
+        if (entry.shape.length !== 2) {
+          throw new InvalidArgumentError('source', `The state entry \`${entry.name}\` is marked transposed, but is not 2-D (${formatShape(entry.shape)}).`);
+        }
+        const [rows, cols] = entry.shape as [number, number];
+        await (slot.receiveTransposed?.(entry.data, device) ?? slot.receive(transpose2d(entry.data, cols, rows), device));
+      } else {
+        await slot.receive(entry.data, device);
+      }
       seen.add(entry.name);
     }
     const missing = [...slots.keys()].filter((name) => !seen.has(name));

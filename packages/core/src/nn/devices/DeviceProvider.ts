@@ -1,9 +1,12 @@
 import type * as tf from '@tensorflow/tfjs';
 
+import type { DecoderRuntime } from '../DecoderRuntime.js';
+import type { TransformerDecoderModel } from '../TransformerDecoderModel.js';
+
 /**
  * How fs2 runs tensors on one kind of hardware: a TF.js backend plus the facts the model code needs
- * about it. Providers are registered by name in a {@link DeviceRegistry}; `wasm`, `cpu` and
- * `tensorflow` are built in, and more (a `webgpu` device) can be added without touching the model.
+ * about it. Providers are registered by name in a {@link DeviceRegistry}; `wasm`, `cpu`,
+ * `tensorflow` and `webgpu` are built in, and more can be added without touching the model.
  */
 export interface DeviceProvider {
   /** The device name users pass to `useDevice()` (`wasm`). */
@@ -40,4 +43,15 @@ export interface DeviceProvider {
    * this device's backend is active, and valid only until the next tensor allocation.
    */
   storageView(tensor: tf.Tensor): Float32Array | undefined;
+  /**
+   * Optional: the device's own implementation of `model` (its kernels, weight layout and KV cache),
+   * called once when the model is built on this device; `undefined` (or no method) runs the TF.js
+   * modules. See {@link DecoderRuntime}.
+   */
+  createDecoderRuntime?(model: TransformerDecoderModel): DecoderRuntime | undefined;
+  /**
+   * Optional: facts about the loaded device for listings (`fs2 devices`): the adapter's name,
+   * limits. Only called after `load()` succeeded.
+   */
+  details?(): Readonly<Record<string, string | number | boolean>>;
 }

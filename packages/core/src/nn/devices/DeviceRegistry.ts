@@ -5,6 +5,7 @@ import { DeviceUnavailableError, UnknownDeviceError } from '../errors.js';
 import { CpuDeviceProvider, TensorflowDeviceProvider, WasmDeviceProvider } from './builtinProviders.js';
 import { Device } from './Device.js';
 import type { DeviceProvider } from './DeviceProvider.js';
+import { WebGpuDeviceProvider } from './webgpu/WebGpuDeviceProvider.js';
 
 /** The device `useDevice()` picks when none is named. */
 export const DEFAULT_DEVICE = 'wasm';
@@ -27,9 +28,9 @@ export class DeviceRegistry {
     }
   }
 
-  /** A registry with the built-in `wasm`, `cpu` and `tensorflow` providers. */
+  /** A registry with the built-in `wasm`, `cpu`, `tensorflow` and `webgpu` providers. */
   static withBuiltins(): DeviceRegistry {
-    return new DeviceRegistry([new WasmDeviceProvider(), new CpuDeviceProvider(), new TensorflowDeviceProvider()]);
+    return new DeviceRegistry([new WasmDeviceProvider(), new CpuDeviceProvider(), new TensorflowDeviceProvider(), new WebGpuDeviceProvider()]);
   }
 
   /**
