@@ -84,6 +84,9 @@ export { attentionMask, firstAttendedKey } from './attentionMask.js';
 export { GroupedQueryAttention } from './GroupedQueryAttention.js';
 export type { AttentionContext, GroupedQueryAttentionOptions } from './GroupedQueryAttention.js';
 export { SwiGLUFeedForward } from './SwiGLUFeedForward.js';
+export type { SwiGLUFeedForwardOptions } from './SwiGLUFeedForward.js';
+export { linearProjection } from './Projection.js';
+export type { Projection, ProjectionFactory } from './Projection.js';
 export { TransformerDecoderLayer } from './TransformerDecoderLayer.js';
 export type { TransformerDecoderLayerOptions } from './TransformerDecoderLayer.js';
 export { KVCache, kvCacheBytes } from './KVCache.js';
@@ -112,13 +115,21 @@ export { randomState } from './randomState.js';
 export type { RandomStateOptions } from './randomState.js';
 export { transpose2d } from './Embedding.js';
 export {
+  applyTensorConversionPlan,
   convertDecoderTensor,
+  planDecoderTensor,
   decoderParameterShapes,
   exportDecoderTensor,
   interleavedRotaryRows,
   isDecoderLinearWeight,
 } from './decoderCheckpoint.js';
-export type { ConvertDecoderTensorOptions, DecoderCheckpointTensor, ExportDecoderTensorOptions } from './decoderCheckpoint.js';
+export type {
+  ConvertDecoderTensorOptions,
+  DecoderCheckpointTensor,
+  ExportDecoderTensorOptions,
+  TensorConversionPlan,
+} from './decoderCheckpoint.js';
 export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
+export * from './parallel/index.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
