@@ -29,6 +29,7 @@ import { CheckpointError } from '../checkpoint/errors.js';
 import { registerFileAssets } from '../composition/assets.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { createFakeGangs } from '../gang/Gangs.js';
+import { useDevice } from '../nn/devices/DeviceRegistry.js';
 import type { StateEntry } from '../nn/loadModuleState.js';
 import { ModelNotLoadedError, StateKeyMismatchError } from '../nn/errors.js';
 import type { DependencyContainer, DependencyResolver } from '../runtime/DependencyContainer.js';
@@ -288,14 +289,17 @@ describe('ModelHub (with the GPT-2 example family)', () => {
       expect((await caughtAsync(() => model.loadState([]))).message).toBe(new ModelNotLoadedError('shape_only').message);
     });
 
-    it('builds on the device asked for, or over the gangs given', async () => {
+    it('builds on the device asked for, or over the gangs given on the active device (each rank activates its own)', async () => {
       const config = hub.getArchConfig('gpt2_tiny');
       const onCpu = await hub.createNewModel(config, { device: 'cpu' });
-      const overGangs = await hub.createNewModel(config, { gangs: createFakeGangs() });
+      const overGangsOnCpu = await hub.createNewModel(config, { gangs: createFakeGangs() });
+      await useDevice('wasm');
+      const overGangsOnWasm = await hub.createNewModel(config, { gangs: createFakeGangs() });
 
       expect(onCpu.device?.name).toBe('cpu');
-      expect(overGangs.device?.name).toBe('wasm');
-      [onCpu, overGangs].forEach((m) => m.dispose());
+      expect(overGangsOnCpu.device?.name).toBe('cpu');
+      expect(overGangsOnWasm.device?.name).toBe('wasm');
+      [onCpu, overGangsOnCpu, overGangsOnWasm].forEach((m) => m.dispose());
     });
 
     it('refuses device and gangs together', async () => {
