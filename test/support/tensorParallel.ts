@@ -35,6 +35,25 @@ export async function expectTensorParallelFixture(model: CausalLM & { liveTensor
 
   const sampling = { maxNewTokens: 6, temperature: 0.9, topK: 40, seed: 'tp' };
   expect(await model.generateAll(FIXTURE_TOKENS, sampling)).toEqual(await local.generateAll(FIXTURE_TOKENS, sampling));
+
+  // A generation left early (break) or aborted frees its KV cache on every rank.
+  const streamed: number[] = [];
+  for await (const { token } of model.generate(FIXTURE_TOKENS, { maxNewTokens: 8 })) {
+    streamed.push(token);
+    if (streamed.length === 2) {
+      break;
+    }
+  }
+  expect(streamed).toEqual(expected.greedy_next_tokens.slice(0, 2));
+  const abort = new AbortController();
+  const aborted = await model.generateAll(FIXTURE_TOKENS, { maxNewTokens: 8, signal: abort.signal, onToken: () => abort.abort() });
+  expect(aborted).toEqual({ tokens: expected.greedy_next_tokens.slice(0, 1), stopReason: 'aborted' });
+
+  // A bad input is refused here, and the model goes on working.
+  await expect(model.logits([1, model.vocabSize])).rejects.toThrow(
+    `The token id ${model.vocabSize} at position 1 of sequence 0 is outside the vocabulary [0, ${model.vocabSize}).`,
+  );
+  await expect(model.generateAll([1], { temperature: -1 })).rejects.toThrow('`temperature` must be a finite number >= 0, but is -1.');
   expect(await model.liveTensors()).toEqual(before);
 }
 
