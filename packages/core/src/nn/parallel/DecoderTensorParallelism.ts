@@ -1,5 +1,4 @@
 import type { Gang } from '../../gang/Gang.js';
-import type { Gangs } from '../../gang/Gangs.js';
 import { Embedding } from '../Embedding.js';
 import { Linear } from '../Linear.js';
 import type { ProjectionFactory } from '../Projection.js';
@@ -57,14 +56,6 @@ export class DecoderTensorParallelism implements ParameterSharding {
     readonly gang: Gang,
     readonly layout: DecoderTensorParallelLayout,
   ) {}
-
-  /**
-   * The tensor parallelism of a factory's `gangs`: `undefined` when the tensor-parallel gang has a
-   * single rank (the model is built whole).
-   */
-  static of(gangs: Gangs, layout: DecoderTensorParallelLayout): DecoderTensorParallelism | undefined {
-    return gangs.tp.size > 1 ? new DecoderTensorParallelism(gangs.tp, layout) : undefined;
-  }
 
   get rank(): number {
     return this.gang.rank;
