@@ -389,6 +389,12 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     if (!isSavable(model)) {
       throw new NotSupportedError(`The ${this.name} model does not expose its weights (\`stateEntries()\`), so it cannot be saved.`);
     }
+    const sharding = activeSharding(model);
+    if (sharding !== undefined) {
+      throw new NotSupportedError(
+        `The ${this.name} model is split over ${sharding.size} tensor-parallel ranks, and each holds only its part of the weights: load it whole (without \`gangs\`) to save it.`,
+      );
+    }
     const checked = this.checkConfig(config, 'The `config` argument');
     const cardName = options.name ?? basename(resolve(dir));
     if (options.format === 'fs2' && (cardName.trim() === '' || cardName.includes('@'))) {

@@ -28,6 +28,13 @@
  * 5. Save: `model.stateEntries()` reads the weights back in fs2 names and layout (fusion, the
  *    folded softmax scale and storage transpositions undone); {@link exportDecoderTensor} turns
  *    one into PyTorch's layout under a foreign name.
+ * 6. Split over a tensor-parallel gang: `new TransformerDecoderModel(config, { tensorParallel })`
+ *    with a {@link DecoderTensorParallelism} (a gang and a {@link DecoderTensorParallelLayout}, which
+ *    a family's sharder states): this rank holds its heads, its feed-forward columns and its part of
+ *    the embedding and head ({@link ColumnShardedLinear}, {@link RowShardedLinear},
+ *    {@link VocabShardedEmbedding}, {@link ShardedEmbedding}), and meets the other ranks in
+ *    collectives; `model.tensorParallel` (a {@link ParameterSharding}) tells a loader which slice of
+ *    each tensor to read ({@link planDecoderTensor} states how a checkpoint tensor converts).
  *
  * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
  * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
