@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import {
   FakeGang,
+  NotSupportedError,
   ThreadGangHost,
   TensorParallelSplitError,
   createFakeGangs,
@@ -128,6 +129,30 @@ describe('the llama family over tensor-parallel ranks', () => {
         await expectFixtureModel(model, readExpectedLogits('llama3_meta'));
       } finally {
         model.dispose();
+      }
+    });
+
+    it("creates one rank's part of a random model over gangs, and refuses to save it", async () => {
+      await useDevice('cpu');
+      const config = hub().getModelConfig('fixture_llama3');
+      const gangs = createParallelGangs(new FakeGang({ rank: 1, size: 2 }), { tpSize: 2 });
+      const part = await hub().createNewModel(config, { gangs, seed: 3 });
+      const whole = await hub().createNewModel(config, { device: 'cpu', seed: 3 });
+      try {
+        expect(part.device?.name).toBe('cpu');
+        // The rank's part of the whole model's random weights, for a seed.
+        const parts = [...part.stateEntries()];
+        expect(parts).toEqual([...whole.stateEntries()].map((entry) => shardStateEntry(entry, part.tensorParallel!)));
+        const error = await hub()
+          .saveModel(part, config, join(temp.path, 'saved'), { format: 'fs2' })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(NotSupportedError);
+        expect((error as Error).message).toBe(
+          'The llama model is split over 2 tensor-parallel ranks, and each holds only its part of the weights: load it whole (without `gangs`) to save it.',
+        );
+      } finally {
+        part.dispose();
+        whole.dispose();
       }
     });
 
