@@ -9,6 +9,7 @@ import {
   GlobalModelLoader,
   ModelFamily,
   TensorParallelSplitError,
+  createFairseq2,
   registerModelFamily,
   type DependencyContainer,
   type TensorParallelModel,
@@ -120,6 +121,20 @@ describe('a tensor-parallel model that fails', () => {
       message: "The ranks of the gang [0, 1] called different collectives: rank 0 called `allGather()` of 384 values and rank 1 called `allReduce('sum')` of 768 values.",
     });
     await expectDead(model, error);
+  }, 60_000);
+
+  it('a family the workers do not have fails the start, naming it and the families they have', async () => {
+    // What the workers see: the installed extensions, found from the world's working directory.
+    const installed = (await createFairseq2({ env: world.env, cwd: world.dir.path })).lookup(ModelFamily).keys().map(String).sort();
+    const error = await rejection(world.resolver.lookup(ModelFamily).get('throwing_llama').loadCustomModel(fixturePath('llama3'), config, { tp: 2 }));
+
+    expect(error).toBeInstanceOf(GangError);
+    expect(error).toMatchObject({
+      kind: 'threw',
+      operation: 'start',
+      message: `Rank ${(error as GangError).ranks[0]} of the thread gang failed while starting: it threw \`TensorParallelWorkerError: The throwing_llama model family is not registered in the tensor-parallel workers, which build their own fs2 with the extensions installed where ${world.dir.path} sees them (${installed.join(', ')}): install it as an fs2 extension, or register it in a \`workerSetup\` module.\`.`,
+    });
+    expectNoWorkers();
   }, 60_000);
 
   it('a split that cannot be made fails before any worker starts', async () => {
