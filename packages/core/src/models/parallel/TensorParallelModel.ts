@@ -11,7 +11,13 @@ import { DEFAULT_MAX_NEW_TOKENS, type GeneratedToken, type GenerationOptions, ty
 import { TokenSampler } from '../../nn/TokenSampler.js';
 import type { TokenInput } from '../../nn/TransformerDecoderModel.js';
 import type { CausalLM, Logits, LogitsOptions } from '../CausalLM.js';
-import type { TensorParallelSource, TensorParallelWorkerApi, TensorParallelWorkerInit, WorkerGenerationOptions } from './protocol.js';
+import type {
+  TensorParallelModelInfo,
+  TensorParallelSource,
+  TensorParallelWorkerApi,
+  TensorParallelWorkerInit,
+  WorkerGenerationOptions,
+} from './protocol.js';
 
 /** Options of {@link TensorParallelModel.start}. */
 export interface TensorParallelModelOptions {
@@ -88,8 +94,8 @@ export class TensorParallelModel implements CausalLM {
   readonly #host: ThreadGangHost<TensorParallelWorkerApi>;
   #nextSession = 1;
 
-  private constructor(host: ThreadGangHost<TensorParallelWorkerApi>, family: string, info: Awaited<ReturnType<TensorParallelWorkerApi['describe']>>[]) {
-    const first = info[0] as (typeof info)[number];
+  private constructor(host: ThreadGangHost<TensorParallelWorkerApi>, family: string, info: readonly TensorParallelModelInfo[]) {
+    const first = info[0] as TensorParallelModelInfo;
     this.#host = host;
     this.family = family;
     this.tensorParallelSize = host.size;
