@@ -173,7 +173,9 @@ function ropeScaleOf(scaling: Llama3RopeScaling): LlamaRopeScaleConfig {
  * and multiple 1); a missing `num_key_value_heads` means no grouping, a missing `rope_theta` 10000
  * (Llama 2), a missing `rms_norm_eps` 1e-6 and a missing `tie_word_embeddings` false
  * (transformers' `LlamaConfig` defaults); `rope_scaling` of type `llama3` sets `use_scaled_rope`
- * with its own factors; `head_dim` is kept when it differs from `hidden_size / num_attention_heads`.
+ * with its own factors; `head_dim` is kept when it differs from `hidden_size / num_attention_heads`;
+ * `shard_embed_dim` is set below LLaMA 3's vocabulary of 128K, as the architecture presets and the
+ * Meta interop set it.
  */
 export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
   modelTypes: ['llama'],
@@ -214,6 +216,8 @@ export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
       use_scaled_rope: scaling !== undefined,
       rope_scale: scaling === undefined ? defaults.rope_scale : ropeScaleOf(scaling),
       norm_eps: hf.rmsNormEps ?? 1e-6, // transformers' LlamaConfig default
+      // Tensor parallelism splits LLaMA 3's embedding along its 128K vocabulary, LLaMA 1/2's along the model dim.
+      shard_embed_dim: hf.vocabSize < 128_000,
     };
   },
 
