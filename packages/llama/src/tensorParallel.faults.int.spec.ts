@@ -62,7 +62,7 @@ describe('a tensor-parallel model that fails', () => {
   beforeAll(async () => {
     world = await createFamilyTestWorld(registerFaultyFamilies);
     config = (await world.resolver.resolve(GlobalModelLoader).describePath(fixturePath('llama3'), 'llama')).config as LlamaConfig;
-  });
+   }, 30_000);
   afterAll(() => world.cleanup());
 
   const start = (family: string): Promise<TensorParallelModel> =>

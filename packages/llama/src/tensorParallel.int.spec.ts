@@ -89,7 +89,7 @@ describe('the llama family over tensor-parallel ranks', () => {
     // A Meta checkpoint as Meta's code saves a model trained on 2 ranks: consolidated.00.pth and .01.pth.
     meta2 = await writeMetaShards(fixturePath('llama3_meta'), join(temp.path, 'meta2'), 2);
     world = await createFamilyTestWorld(registerLlamaFamily, { 'fixtures.yaml': cards(meta2) });
-  });
+  }, 30_000);
   afterAll(() => {
     world.cleanup();
     temp.cleanup();
@@ -120,6 +120,7 @@ describe('the llama family over tensor-parallel ranks', () => {
           expect(parts.map((p) => p.data.length).reduce((a, b) => a + b)).toBeLessThan(whole.map((e) => e.data.length).reduce((a, b) => a + b));
         }
       },
+      30_000,
     );
 
     it('loads a Meta checkpoint of 2 consolidated.NN.pth files into one thread, with the reference logits', async () => {
@@ -130,7 +131,7 @@ describe('the llama family over tensor-parallel ranks', () => {
       } finally {
         model.dispose();
       }
-    });
+    }, 30_000);
 
     it("creates one rank's part of a random model over gangs, and refuses to save it", async () => {
       await useDevice('cpu');
@@ -154,7 +155,7 @@ describe('the llama family over tensor-parallel ranks', () => {
         part.dispose();
         whole.dispose();
       }
-    });
+    }, 30_000);
 
     it('refuses an impossible split before starting any worker', async () => {
       const error = await hub()

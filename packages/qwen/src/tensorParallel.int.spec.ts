@@ -17,7 +17,7 @@ describe('the qwen family over tensor-parallel ranks', () => {
   beforeAll(async () => {
     world = await createFamilyTestWorld(registerQwenFamily);
     await useDevice('wasm');
-  });
+   }, 30_000);
   afterAll(() => world.cleanup());
 
   describe.each(['qwen2', 'qwen3'] as const)('the %s fixture over 2 ranks', (name) => {
