@@ -36,7 +36,8 @@ import { registerLlamaFamily } from './register.js';
 // dist/: `npm run build` first) that builds its own fs2, loads only its slices of the checkpoint, and
 // meets the others in collectives. Its logits must equal the whole model's, on every checkpoint
 // layout: Hugging Face safetensors (the embedding split along the model dim, LLaMA 2 style, or along
-// the vocabulary, LLaMA 3 style) and a Meta checkpoint saved by two ranks.
+// the vocabulary, LLaMA 3 style; f32, and bf16 in two files), a Meta checkpoint of one file and one
+// saved by two ranks.
 
 /** The llama3 fixture's shape as `model_config` overrides of the default (LLaMA 1 7B) config. */
 const LLAMA3_FIXTURE_CONFIG = [
@@ -66,6 +67,14 @@ function cards(meta2: string): string {
     'name: fixture_llama3_vocab_sharded',
     'base: fixture_llama3',
     'model_config: {shard_embed_dim: false}',
+    '---',
+    'name: fixture_llama3_bf16_sharded',
+    'base: fixture_llama3_vocab_sharded',
+    `checkpoint: ${fixturePath('llama3_bf16_sharded')}`,
+    '---',
+    'name: fixture_llama3_meta',
+    'base: fixture_llama3_meta2',
+    `checkpoint: ${fixturePath('llama3_meta')}`,
     '---',
     'name: fixture_llama3_meta2',
     'model_family: llama',
@@ -178,6 +187,9 @@ describe('the llama family over tensor-parallel ranks', () => {
   describe.each([
     ['fixture_llama3', 'llama3'],
     ['fixture_llama3_vocab_sharded', 'llama3'],
+    ['fixture_llama3_bf16_sharded', 'llama3_bf16_sharded'],
+    // One consolidated.00.pth split over 2 ranks, and 2 files over 2 ranks (each rank reads its own).
+    ['fixture_llama3_meta', 'llama3_meta'],
     ['fixture_llama3_meta2', 'llama3_meta'],
   ] as const)('%s over 2 ranks', (name, fixture) => {
     let split: TensorParallelModel;
