@@ -11,6 +11,7 @@ export { bundleForNode, spawnNode, waitUntil } from './node-child.js';
 export type { NodeChild } from './node-child.js';
 export { PickleBuilder } from './pickle.js';
 export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
+export { writeMetaShards } from './metaShards.js';
 export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
 export { MemoryCheckpointReader } from './memoryCheckpoint.js';
 export {

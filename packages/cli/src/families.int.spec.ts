@@ -21,7 +21,7 @@ describe('the family packages as fs2 extensions', () => {
     expect(families.keys().map(String).sort()).toEqual(expect.arrayContaining([LLAMA_FAMILY, MISTRAL_FAMILY, QWEN_FAMILY]));
     expect([LLAMA_FAMILY, MISTRAL_FAMILY, QWEN_FAMILY].map((name) => families.get(name).origin)).toEqual(['@fs2/llama', '@fs2/mistral', '@fs2/qwen']);
     expect(families.get(LLAMA_FAMILY).configSchema).toBe(LlamaConfigSchema);
-    expect(families.get(LLAMA_FAMILY).capabilities).toEqual({ meta: true, tensorParallel: false, huggingFaceExport: true });
+    expect(families.get(LLAMA_FAMILY).capabilities).toEqual({ meta: true, tensorParallel: true, huggingFaceExport: true });
 
     expect(getLlamaModelHub(resolver).getArchs()).toContain('llama3_2_1b');
     expect(getQwenModelHub(resolver).getArchs()).toContain('qwen3_0.6b');

@@ -23,6 +23,7 @@ export {
   llamaDefaultConfig,
 } from './archs.js';
 export { createLlamaModel, llamaDecoderConfig } from './factory.js';
+export { llamaSharder } from './sharder.js';
 export {
   LLAMA_HF_EXPORT_KEY_MAP,
   LLAMA_HF_KEY_MAP,

@@ -234,10 +234,14 @@ describe('llamaHuggingFaceInterop', () => {
 
     expect(decoder(config)).toEqual(decoder(llama3_2_1b()));
     expect(config.rope_scale).toEqual({ factor: 32, frequency_factors: [1, 4], original_context_length: 8192 });
+    // Under tensor parallelism, LLaMA 3 splits its embedding along the vocabulary, as the preset does.
+    expect([config.shard_embed_dim, llama3_2_1b().shard_embed_dim]).toEqual([false, false]);
   });
 
   it('reads a Llama 2 config.json without rope_theta and head_dim with their defaults', () => {
-    expect(decoder(llamaHuggingFaceInterop.fromConfigJson(LLAMA_2_7B_CONFIG_JSON, '/m/config.json'))).toEqual(decoder(llama2_7b()));
+    const config = llamaHuggingFaceInterop.fromConfigJson(LLAMA_2_7B_CONFIG_JSON, '/m/config.json');
+    expect(decoder(config)).toEqual(decoder(llama2_7b()));
+    expect(config.shard_embed_dim).toBe(true);
   });
 
   it('takes the llama3 scaling factors from rope_scaling rather than hard-coding them', () => {

@@ -2,10 +2,11 @@ import {
   CheckpointError,
   ConfigFileReader,
   KeyMap,
-  convertDecoderTensor,
+  applyTensorConversionPlan,
   decoderParameterShapes,
   exportDecoderTensor,
   interleavedRotaryRows,
+  planDecoderTensor,
   readHuggingFaceDecoderConfig,
   type CheckpointConverter,
   type HuggingFaceInterop,
@@ -13,6 +14,7 @@ import {
   type MetaInterop,
   type SourceTensor,
   type StateEntry,
+  type TensorConversionPlan,
 } from '@fs2/core';
 
 import { llamaDefaultConfig } from './archs.js';
@@ -99,17 +101,25 @@ export const llamaHuggingFaceConverter: CheckpointConverter<LlamaConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   isIgnored: (key) => LLAMA_HF_KEY_MAP.isIgnored(key),
+  plan: planLlamaHuggingFaceTensor,
   *convert(tensor, config, path) {
-    if (LLAMA_HF_KEY_MAP.isIgnored(tensor.key)) {
-      return;
+    const plan = planLlamaHuggingFaceTensor(tensor.key, tensor.shape, config, path);
+    if (plan !== undefined) {
+      yield applyTensorConversionPlan(plan, tensor.data);
     }
-    const name = LLAMA_HF_KEY_MAP.convert(tensor.key, path);
-    if (name === 'final_proj.weight' && config.tied_embeddings) {
-      return;
-    }
-    yield convertDecoderTensor(tensor, name, { family: LLAMA_FAMILY, shapes: llamaShapes(config), path });
   },
 };
+
+function planLlamaHuggingFaceTensor(key: string, shape: readonly number[], config: LlamaConfig, path: string): TensorConversionPlan | undefined {
+  if (LLAMA_HF_KEY_MAP.isIgnored(key)) {
+    return undefined;
+  }
+  const name = LLAMA_HF_KEY_MAP.convert(key, path);
+  if (name === 'final_proj.weight' && config.tied_embeddings) {
+    return undefined;
+  }
+  return planDecoderTensor(key, shape, name, { family: LLAMA_FAMILY, shapes: llamaShapes(config), path });
+}
 
 /**
  * Reads Meta reference checkpoints (`consolidated.NN.pth`, recognised by `tok_embeddings.weight`):
@@ -121,22 +131,30 @@ export const llamaMetaConverter: CheckpointConverter<LlamaConfig> = {
   format: 'meta',
   matches: (keys) => keys.has('tok_embeddings.weight'),
   isIgnored: (key) => LLAMA_META_KEY_MAP.isIgnored(key),
+  plan: planLlamaMetaTensor,
   *convert(tensor, config, path) {
-    if (LLAMA_META_KEY_MAP.isIgnored(tensor.key)) {
-      return;
+    const plan = planLlamaMetaTensor(tensor.key, tensor.shape, config, path);
+    if (plan !== undefined) {
+      yield applyTensorConversionPlan(plan, tensor.data);
     }
-    const name = LLAMA_META_KEY_MAP.convert(tensor.key, path);
-    if (name === 'final_proj.weight' && config.tied_embeddings) {
-      return;
-    }
-    yield convertDecoderTensor(tensor, name, {
-      family: LLAMA_FAMILY,
-      shapes: llamaShapes(config),
-      path,
-      ...interleavedRotaryRows(name, config.num_attn_heads, config.num_key_value_heads, llamaHeadDim(config)),
-    });
   },
 };
+
+function planLlamaMetaTensor(key: string, shape: readonly number[], config: LlamaConfig, path: string): TensorConversionPlan | undefined {
+  if (LLAMA_META_KEY_MAP.isIgnored(key)) {
+    return undefined;
+  }
+  const name = LLAMA_META_KEY_MAP.convert(key, path);
+  if (name === 'final_proj.weight' && config.tied_embeddings) {
+    return undefined;
+  }
+  return planDecoderTensor(key, shape, name, {
+    family: LLAMA_FAMILY,
+    shapes: llamaShapes(config),
+    path,
+    ...interleavedRotaryRows(name, config.num_attn_heads, config.num_key_value_heads, llamaHeadDim(config)),
+  });
+}
 
 /** A rope scale from a `rope_scaling` dict of type `llama3` (HF `config.json`). */
 function ropeScaleOf(scaling: Llama3RopeScaling): LlamaRopeScaleConfig {
@@ -155,7 +173,9 @@ function ropeScaleOf(scaling: Llama3RopeScaling): LlamaRopeScaleConfig {
  * and multiple 1); a missing `num_key_value_heads` means no grouping, a missing `rope_theta` 10000
  * (Llama 2), a missing `rms_norm_eps` 1e-6 and a missing `tie_word_embeddings` false
  * (transformers' `LlamaConfig` defaults); `rope_scaling` of type `llama3` sets `use_scaled_rope`
- * with its own factors; `head_dim` is kept when it differs from `hidden_size / num_attention_heads`.
+ * with its own factors; `head_dim` is kept when it differs from `hidden_size / num_attention_heads`;
+ * `shard_embed_dim` is set below LLaMA 3's vocabulary of 128K, as the architecture presets and the
+ * Meta interop set it.
  */
 export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
   modelTypes: ['llama'],
@@ -196,6 +216,8 @@ export const llamaHuggingFaceInterop: HuggingFaceInterop<LlamaConfig> = {
       use_scaled_rope: scaling !== undefined,
       rope_scale: scaling === undefined ? defaults.rope_scale : ropeScaleOf(scaling),
       norm_eps: hf.rmsNormEps ?? 1e-6, // transformers' LlamaConfig default
+      // Tensor parallelism splits LLaMA 3's embedding along its 128K vocabulary, LLaMA 1/2's along the model dim.
+      shard_embed_dim: hf.vocabSize < 128_000,
     };
   },
 

@@ -3,6 +3,7 @@ import { registerModelFamily, registerTokenizerFamily, type DependencyContainer 
 import { LLAMA_ARCHS, llamaDefaultConfig } from './archs.js';
 import { LLAMA_FAMILY, LlamaConfigSchema } from './config.js';
 import { createLlamaModel } from './factory.js';
+import { llamaSharder } from './sharder.js';
 import { llamaHuggingFaceConverter, llamaHuggingFaceInterop, llamaMetaConverter, llamaMetaInterop } from './interop.js';
 import { LlamaTokenizerConfigSchema, loadLlamaTokenizer, llamaTokenizerDefaultConfig } from './tokenizer.js';
 
@@ -18,6 +19,7 @@ export function registerLlamaFamily(container: DependencyContainer): void {
     defaultConfig: llamaDefaultConfig,
     archs: LLAMA_ARCHS,
     factory: createLlamaModel,
+    sharder: llamaSharder,
     converters: [llamaHuggingFaceConverter, llamaMetaConverter],
     huggingFace: llamaHuggingFaceInterop,
     meta: llamaMetaInterop,

@@ -1,11 +1,12 @@
 import {
-  NotSupportedError,
+  DecoderTensorParallelism,
   TransformerDecoderModel,
   type ModelFactoryContext,
   type TransformerDecoderConfig,
 } from '@fs2/core';
 
 import type { MistralConfig } from './config.js';
+import { mistralSharder } from './sharder.js';
 
 /**
  * A {@link MistralConfig} as the generic decoder description fs2's TF.js model runs (fairseq2's
@@ -33,16 +34,15 @@ export function mistralDecoderConfig(config: MistralConfig): TransformerDecoderC
  * Builds a Mistral model: on `context.device`, or shape-only (no device, nothing allocated) for
  * counting parameters. The weights come later, through `loadState` (the hub does it).
  *
- * @throws NotSupportedError when the gangs ask for tensor parallelism (the mistral sharder is not
- *   part of this release).
+ * @throws TensorParallelSplitError when the tensor-parallel gang cannot split the model ({@link mistralSharder}).
  * @throws DecoderConfigError when the config does not describe a valid decoder.
  * @throws HeapBudgetExceededError when the model does not fit the device.
  */
 export function createMistralModel(config: MistralConfig, context: ModelFactoryContext): TransformerDecoderModel {
-  if (context.gangs.tp.size > 1) {
-    throw new NotSupportedError(
-      `The mistral model family cannot split a model over a tensor-parallel gang of ${context.gangs.tp.size} ranks yet.`,
-    );
-  }
-  return new TransformerDecoderModel(mistralDecoderConfig(config), context.device === undefined ? {} : { device: context.device });
+  const tp = context.gangs.tp;
+  const tensorParallel = tp.size > 1 ? new DecoderTensorParallelism(tp, mistralSharder(config, tp.size)) : undefined;
+  return new TransformerDecoderModel(mistralDecoderConfig(config), {
+    ...(context.device === undefined ? {} : { device: context.device }),
+    ...(tensorParallel === undefined ? {} : { tensorParallel }),
+  });
 }

@@ -10,6 +10,7 @@ export { MISTRAL_FAMILY, MistralConfigSchema } from './config.js';
 export type { MistralConfig } from './config.js';
 export { MISTRAL_ARCHS, mistralDefaultConfig, mistral_7b, mistral_7b_v03 } from './archs.js';
 export { createMistralModel, mistralDecoderConfig } from './factory.js';
+export { mistralSharder } from './sharder.js';
 export {
   MISTRAL_HF_EXPORT_KEY_MAP,
   MISTRAL_HF_KEY_MAP,

@@ -2,16 +2,18 @@ import {
   CheckpointError,
   ConfigFileReader,
   KeyMap,
-  convertDecoderTensor,
+  applyTensorConversionPlan,
   decoderParameterShapes,
   exportDecoderTensor,
   interleavedRotaryRows,
+  planDecoderTensor,
   readHuggingFaceDecoderConfig,
   type CheckpointConverter,
   type HuggingFaceInterop,
   type MetaInterop,
   type SourceTensor,
   type StateEntry,
+  type TensorConversionPlan,
 } from '@fs2/core';
 
 import { mistralDefaultConfig } from './archs.js';
@@ -86,14 +88,21 @@ export const mistralHuggingFaceConverter: CheckpointConverter<MistralConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   isIgnored: (key) => MISTRAL_HF_KEY_MAP.isIgnored(key),
+  plan: planMistralHuggingFaceTensor,
   *convert(tensor, config, path) {
-    if (MISTRAL_HF_KEY_MAP.isIgnored(tensor.key)) {
-      return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+    const plan = planMistralHuggingFaceTensor(tensor.key, tensor.shape, config, path);
+    if (plan !== undefined) {
+      yield applyTensorConversionPlan(plan, tensor.data);
     }
-    const name = MISTRAL_HF_KEY_MAP.convert(tensor.key, path);
-    yield convertDecoderTensor(tensor, name, { family: MISTRAL_FAMILY, shapes: mistralShapes(config), path });
   },
 };
+
+function planMistralHuggingFaceTensor(key: string, shape: readonly number[], config: MistralConfig, path: string): TensorConversionPlan | undefined {
+  if (MISTRAL_HF_KEY_MAP.isIgnored(key)) {
+    return undefined; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+  }
+  return planDecoderTensor(key, shape, MISTRAL_HF_KEY_MAP.convert(key, path), { family: MISTRAL_FAMILY, shapes: mistralShapes(config), path });
+}
 
 /**
  * Reads Mistral's reference checkpoints (recognised by `tok_embeddings.weight`): renames through
@@ -103,17 +112,22 @@ export const mistralHuggingFaceConverter: CheckpointConverter<MistralConfig> = {
 export const mistralReferenceConverter: CheckpointConverter<MistralConfig> = {
   format: 'meta',
   matches: (keys) => keys.has('tok_embeddings.weight'),
+  plan: planMistralReferenceTensor,
   *convert(tensor, config, path) {
-    const name = MISTRAL_REFERENCE_KEY_MAP.convert(tensor.key, path);
-    const headDim = config.head_dim ?? config.model_dim / config.num_attn_heads;
-    yield convertDecoderTensor(tensor, name, {
-      family: MISTRAL_FAMILY,
-      shapes: mistralShapes(config),
-      path,
-      ...interleavedRotaryRows(name, config.num_attn_heads, config.num_key_value_heads, headDim),
-    });
+    yield applyTensorConversionPlan(planMistralReferenceTensor(tensor.key, tensor.shape, config, path), tensor.data);
   },
 };
+
+function planMistralReferenceTensor(key: string, shape: readonly number[], config: MistralConfig, path: string): TensorConversionPlan {
+  const name = MISTRAL_REFERENCE_KEY_MAP.convert(key, path);
+  const headDim = config.head_dim ?? config.model_dim / config.num_attn_heads;
+  return planDecoderTensor(key, shape, name, {
+    family: MISTRAL_FAMILY,
+    shapes: mistralShapes(config),
+    path,
+    ...interleavedRotaryRows(name, config.num_attn_heads, config.num_key_value_heads, headDim),
+  });
+}
 
 /**
  * Hugging Face interop of the mistral family: `config.json` (`model_type` `mistral`) to

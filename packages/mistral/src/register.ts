@@ -3,6 +3,7 @@ import { registerModelFamily, registerTokenizerFamily, type DependencyContainer 
 import { MISTRAL_ARCHS, mistralDefaultConfig } from './archs.js';
 import { MISTRAL_FAMILY, MistralConfigSchema } from './config.js';
 import { createMistralModel } from './factory.js';
+import { mistralSharder } from './sharder.js';
 import { mistralHuggingFaceConverter, mistralHuggingFaceInterop, mistralMetaInterop, mistralReferenceConverter } from './interop.js';
 import { MistralTokenizerConfigSchema, loadMistralTokenizer, mistralTokenizerDefaultConfig } from './tokenizer.js';
 
@@ -18,6 +19,7 @@ export function registerMistralFamily(container: DependencyContainer): void {
     defaultConfig: mistralDefaultConfig,
     archs: MISTRAL_ARCHS,
     factory: createMistralModel,
+    sharder: mistralSharder,
     converters: [mistralHuggingFaceConverter, mistralReferenceConverter],
     huggingFace: mistralHuggingFaceInterop,
     meta: mistralMetaInterop,

@@ -1,4 +1,5 @@
 import {
+  DecoderTensorParallelism,
   NotSupportedError,
   TransformerDecoderModel,
   type ModelFactoryContext,
@@ -6,6 +7,7 @@ import {
 } from '@fs2/core';
 
 import type { QwenConfig } from './config.js';
+import { qwenSharder } from './sharder.js';
 
 /**
  * A {@link QwenConfig} as the generic decoder description fs2's TF.js model runs (fairseq2's
@@ -43,16 +45,16 @@ export function qwenDecoderConfig(config: QwenConfig): TransformerDecoderConfig 
  * Builds a Qwen model: on `context.device`, or shape-only (no device, nothing allocated) for
  * counting parameters. The weights come later, through `loadState` (the hub does it).
  *
- * @throws NotSupportedError when the gangs ask for tensor parallelism (the qwen sharder is not
- *   part of this release), or when `q_norm` and `k_norm` differ.
+ * @throws NotSupportedError when `q_norm` and `k_norm` differ.
+ * @throws TensorParallelSplitError when the tensor-parallel gang cannot split the model ({@link qwenSharder}).
  * @throws DecoderConfigError when the config does not describe a valid decoder.
  * @throws HeapBudgetExceededError when the model does not fit the device.
  */
 export function createQwenModel(config: QwenConfig, context: ModelFactoryContext): TransformerDecoderModel {
-  if (context.gangs.tp.size > 1) {
-    throw new NotSupportedError(
-      `The qwen model family cannot split a model over a tensor-parallel gang of ${context.gangs.tp.size} ranks yet.`,
-    );
-  }
-  return new TransformerDecoderModel(qwenDecoderConfig(config), context.device === undefined ? {} : { device: context.device });
+  const tp = context.gangs.tp;
+  const tensorParallel = tp.size > 1 ? new DecoderTensorParallelism(tp, qwenSharder(config, tp.size)) : undefined;
+  return new TransformerDecoderModel(qwenDecoderConfig(config), {
+    ...(context.device === undefined ? {} : { device: context.device }),
+    ...(tensorParallel === undefined ? {} : { tensorParallel }),
+  });
 }

@@ -26,6 +26,7 @@ export {
   qwenDefaultConfig,
 } from './archs.js';
 export { createQwenModel, qwenDecoderConfig } from './factory.js';
+export { qwenSharder } from './sharder.js';
 export { QWEN_HF_EXPORT_KEY_MAP, QWEN_HF_KEY_MAP, qwenHuggingFaceConverter, qwenHuggingFaceInterop } from './interop.js';
 export { getQwenModelHub, getQwenTokenizerHub } from './hub.js';
 export { QwenTokenizerConfigSchema, loadQwenTokenizer, qwenTokenizerDefaultConfig, qwenTokenizerOptions } from './tokenizer.js';

@@ -2,14 +2,16 @@ import {
   CheckpointError,
   KeyMap,
   NotSupportedError,
-  convertDecoderTensor,
+  applyTensorConversionPlan,
   decoderParameterShapes,
   exportDecoderTensor,
+  planDecoderTensor,
   readHuggingFaceDecoderConfig,
   type CheckpointConverter,
   type HuggingFaceInterop,
   type SourceTensor,
   type StateEntry,
+  type TensorConversionPlan,
 } from '@fs2/core';
 
 import { qwenDefaultConfig } from './archs.js';
@@ -68,17 +70,25 @@ export const qwenHuggingFaceConverter: CheckpointConverter<QwenConfig> = {
   format: 'hf',
   matches: (keys) => keys.has('model.embed_tokens.weight'),
   isIgnored: (key) => QWEN_HF_KEY_MAP.isIgnored(key),
+  plan: planQwenHuggingFaceTensor,
   *convert(tensor, config, path) {
-    if (QWEN_HF_KEY_MAP.isIgnored(tensor.key)) {
-      return; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+    const plan = planQwenHuggingFaceTensor(tensor.key, tensor.shape, config, path);
+    if (plan !== undefined) {
+      yield applyTensorConversionPlan(plan, tensor.data);
     }
-    const name = QWEN_HF_KEY_MAP.convert(tensor.key, path);
-    if (name === 'final_proj.weight' && config.tied_embeddings) {
-      return;
-    }
-    yield convertDecoderTensor(tensor, name, { family: QWEN_FAMILY, shapes: qwenShapes(config), path });
   },
 };
+
+function planQwenHuggingFaceTensor(key: string, shape: readonly number[], config: QwenConfig, path: string): TensorConversionPlan | undefined {
+  if (QWEN_HF_KEY_MAP.isIgnored(key)) {
+    return undefined; // A rotary buffer old transformers versions saved: fs2 computes the frequencies.
+  }
+  const name = QWEN_HF_KEY_MAP.convert(key, path);
+  if (name === 'final_proj.weight' && config.tied_embeddings) {
+    return undefined;
+  }
+  return planDecoderTensor(key, shape, name, { family: QWEN_FAMILY, shapes: qwenShapes(config), path });
+}
 
 /**
  * Hugging Face interop of the qwen family: `config.json` (`model_type` `qwen2` or `qwen3`) to

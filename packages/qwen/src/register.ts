@@ -3,6 +3,7 @@ import { registerModelFamily, registerTokenizerFamily, type DependencyContainer 
 import { QWEN_ARCHS, qwenDefaultConfig } from './archs.js';
 import { QWEN_FAMILY, QwenConfigSchema } from './config.js';
 import { createQwenModel } from './factory.js';
+import { qwenSharder } from './sharder.js';
 import { qwenHuggingFaceConverter, qwenHuggingFaceInterop } from './interop.js';
 import { QwenTokenizerConfigSchema, loadQwenTokenizer, qwenTokenizerDefaultConfig } from './tokenizer.js';
 
@@ -18,6 +19,7 @@ export function registerQwenFamily(container: DependencyContainer): void {
     defaultConfig: qwenDefaultConfig,
     archs: QWEN_ARCHS,
     factory: createQwenModel,
+    sharder: qwenSharder,
     converters: [qwenHuggingFaceConverter],
     huggingFace: qwenHuggingFaceInterop,
   });

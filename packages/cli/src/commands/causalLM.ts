@@ -10,9 +10,12 @@ import {
   InvalidArgumentError,
   TokenizerFamily,
   NotSupportedError,
+  TensorParallelModel,
   TransformerDecoderModel,
+  localCausalLM,
   retrieveModelCard,
   type AssetCard,
+  type CausalLM,
   type DependencyResolver,
   type LoadableModel,
   type Tokenizer,
@@ -27,11 +30,14 @@ export interface ModelOptions {
   readonly family?: string;
   /** The device (`wasm`, `cpu`, `tensorflow`, or a registered provider). */
   readonly device?: string;
+  /** The number of tensor-parallel ranks (worker threads); 1 (the default) runs the model in this thread. */
+  readonly tp?: number;
 }
 
 /** A causal language model loaded for a command, and what it came from. */
 export interface LoadedCausalLM {
-  readonly model: TransformerDecoderModel;
+  /** The model: local, or split over worker threads with `--tp`. */
+  readonly model: CausalLM;
   readonly resolver: DependencyResolver;
   /** The card, when the model was named by one. */
   readonly card: AssetCard | undefined;
@@ -41,11 +47,24 @@ export interface LoadedCausalLM {
   readonly family: string;
 }
 
-/** `--family` and `--device`, shared by `fs2 logits` and `fs2 generate`. */
+/** Parses `--tp 2`: a positive integer. */
+function parseTensorParallelSize(value: string): number {
+  const parsed = Number(value);
+  if (!/^[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed <= 0) {
+    throw new CommanderArgumentError('expected a positive integer.');
+  }
+  return parsed;
+}
+
+/** `--family`, `--device` and `--tp`, shared by `fs2 logits` and `fs2 generate`. */
 export function modelOptions(): Option[] {
   return [
     new Option('--family <name>', 'the model family of a folder without a card (required for Meta params.json folders)'),
     new Option('--device <name>', 'the device to run on: wasm (default), cpu, tensorflow, or a registered one'),
+    new Option(
+      '--tp <n>',
+      'split the model over n tensor-parallel ranks, each a worker thread with its own backend (1, the default: the whole model in this thread)',
+    ).argParser(parseTensorParallelSize),
   ];
 }
 
@@ -75,7 +94,9 @@ function asPath(context: CommandContext, target: string): string | undefined {
 
 /**
  * Loads `target` (a card name, or a checkpoint folder without a card) as a causal language model
- * on the chosen device, in a fresh fs2 world built the way the CLI builds it.
+ * on the chosen device, in a fresh fs2 world built the way the CLI builds it; with `--tp n` above 1,
+ * split over n worker threads (the checkpoint is downloaded here first, then each worker reads its
+ * slices).
  *
  * @throws ModelNotKnownError (exit 2) when `target` is neither a path nor a card; every loading error.
  */
@@ -83,30 +104,39 @@ export async function loadCausalLM(context: CommandContext, target: string, opti
   const resolver = await context.openFairseq2();
   const loader = resolver.resolve(GlobalModelLoader);
   const placement = options.device === undefined ? {} : { device: options.device };
+  const tp = options.tp ?? 1;
   const folder = asPath(context, target);
   let card: AssetCard | undefined;
-  let model: LoadableModel;
   let family: string;
+  let load: () => Promise<LoadableModel | CausalLM>;
   if (folder !== undefined) {
     if (!statSync(folder).isDirectory()) {
       throw new InvalidArgumentError('model', `${folder} is a file; give a checkpoint folder (with config.json or params.json) or a card name.`);
     }
     const detected = await loader.describePath(folder, options.family);
     family = detected.family.name;
-    model = await detected.family.loadCustomModel(folder, detected.config, placement);
+    load = () =>
+      tp > 1
+        ? detected.family.loadCustomModel(folder, detected.config, { ...placement, tp })
+        : detected.family.loadCustomModel(folder, detected.config, placement);
   } else {
-    card = retrieveModelCard(resolver.resolve(AssetStore), target);
-    family = loader.familyOf(card).name;
+    const named = retrieveModelCard(resolver.resolve(AssetStore), target);
+    card = named;
+    family = loader.familyOf(named).name;
     if (options.family !== undefined && family !== options.family) {
-      throw new InvalidArgumentError('family', `\`--family ${options.family}\` does not match the model family of the \`${card.name}\` asset card, ${family}.`);
+      throw new InvalidArgumentError('family', `\`--family ${options.family}\` does not match the model family of the \`${named.name}\` asset card, ${family}.`);
     }
-    model = await loader.load(card, placement);
+    load = () => (tp > 1 ? loader.load(named, { ...placement, tp }) : loader.load(named, placement));
+  }
+  const model = await load();
+  if (model instanceof TensorParallelModel) {
+    return { model, resolver, card, folder, family };
   }
   if (!(model instanceof TransformerDecoderModel)) {
     model.dispose();
     throw new NotSupportedError(`${target} is not a decoder-only language model that \`fs2\` can run.`);
   }
-  return { model, resolver, card, folder, family };
+  return { model: localCausalLM(model), resolver, card, folder, family };
 }
 
 /**

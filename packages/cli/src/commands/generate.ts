@@ -117,6 +117,6 @@ async function generate(context: CommandContext, target: string, options: Genera
       stdout.write(`${stream?.flush() ?? ''}\n`);
     }
   } finally {
-    model.dispose();
+    await model.dispose();
   }
 }

@@ -33,14 +33,11 @@ async function printLogits(context: CommandContext, target: string, options: Log
   const { model } = await loadCausalLM(context, target, options);
   let rows: number[][];
   try {
-    const logits = model.forward(options.tokens);
-    try {
-      rows = ((await logits.array()) as number[][][])[0] as number[][];
-    } finally {
-      logits.dispose();
-    }
+    const { shape, data } = await model.logits(options.tokens);
+    const vocab = shape[shape.length - 1] as number;
+    rows = Array.from({ length: options.tokens.length }, (_, t) => Array.from(data.subarray(t * vocab, (t + 1) * vocab)));
   } finally {
-    model.dispose();
+    await model.dispose();
   }
   context.options.stdout.write(`${JSON.stringify({ tokens: options.tokens, logits: rows })}\n`);
 }

@@ -16,6 +16,8 @@ import {
   type FixtureName,
   type TempDir,
 } from '../../../../test/support/index.js';
+import { ThreadGangHost } from '@fs2/core';
+
 import { runCli } from '../main.js';
 
 interface Run {
@@ -149,6 +151,33 @@ describe('fs2 logits and fs2 generate', () => {
         code: 1,
         stdout: '',
         stderr: 'fs2: `--greedy` cannot be combined with `--temperature`, `--top-k` or `--top-p`.\n',
+      });
+    });
+  });
+
+  describe('split over tensor-parallel ranks (--tp, worker threads running the compiled dist/)', () => {
+    it('prints the logits of the whole model, and generates its greedy continuation', async () => {
+      const expected = readExpectedLogits('llama3');
+      const logits = await fs2(['logits', fixturePath('llama3'), '--tp', '2', '--tokens', FIXTURE_TOKENS.join(',')]);
+      expect([logits.code, logits.stderr]).toEqual([0, '']);
+      expect(maxAbsDiff((JSON.parse(logits.stdout) as { logits: number[][] }).logits, expected.logits)).toBeLessThan(LOGITS_TOLERANCE);
+
+      const args = ['generate', 'fixture_qwen3', '--tp', '2', '--tokens', FIXTURE_TOKENS.join(','), '--max-new-tokens', '8'];
+      expect(await fs2(args)).toEqual({ code: 0, stdout: `${readExpectedLogits('qwen3').greedy_next_tokens.join(' ')}\n`, stderr: '' });
+      expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
+    }, 60_000);
+
+    it('refuses a split the model cannot take, and a --tp that is not a positive integer', async () => {
+      expect(await fs2(['logits', fixturePath('llama3'), '--tp', '3', '--tokens', '1'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'fs2: The llama model cannot be split over 3 tensor-parallel ranks: `num_attn_heads` (4) is not a multiple of 3; `num_key_value_heads` (2) is not a multiple of 3; the feed-forward width (160) is not a multiple of 3; `model_dim` (64) is not a multiple of 3; `vocab_size` (512) is not a multiple of 3.\n',
+      });
+      expect(await fs2(['logits', fixturePath('llama3'), '--tp', '0', '--tokens', '1'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: "fs2: error: option '--tp <n>' argument '0' is invalid. expected a positive integer.\n",
       });
     });
   });

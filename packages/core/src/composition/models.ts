@@ -9,6 +9,7 @@ import { GlobalModelLoader, StandardGlobalModelLoader } from '../models/GlobalMo
 import { ModelFamily, type LoadableModel } from '../models/ModelFamily.js';
 import { StandardModelFamily, type ModelFamilySpec } from '../models/StandardModelFamily.js';
 import type { DependencyContainer, DependencyResolver } from '../runtime/DependencyContainer.js';
+import { Environment } from '../runtime/Environment.js';
 
 /**
  * Registers a model family under `name` (fairseq2's `register_model_family`): its config schema,
@@ -48,6 +49,7 @@ function modelFamilyServices(r: DependencyResolver): ConstructorParameters<typeo
     downloads: r.resolve(AssetDownloadManager),
     checkpoints: r.resolve(CheckpointLoader),
     progress: r.resolve(ProgressReporter),
+    environment: r.resolve(Environment),
   };
 }
 

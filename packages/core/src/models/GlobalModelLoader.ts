@@ -12,12 +12,30 @@ import { createServiceIdentifier, type ServiceIdentifier } from '../runtime/Serv
 import { getDependencyResolver } from '../runtime/global.js';
 import { ModelFamilyNotDetectedError } from './errors.js';
 import { retrieveModelCard } from './ModelHub.js';
-import type { LoadableModel, LoadModelOptions, ModelFamily, ModelPlacementOptions } from './ModelFamily.js';
+import {
+  isTensorParallelOptions,
+  type LoadableModel,
+  type LoadModelOptions,
+  type ModelFamily,
+  type ModelPlacementOptions,
+  type ParallelLoadModelOptions,
+  type TensorParallelOptions,
+} from './ModelFamily.js';
+import type { TensorParallelModel } from './parallel/TensorParallelModel.js';
 
 /** Options of loading a model from a folder that has no card. */
 export interface LoadModelFromPathOptions extends ModelPlacementOptions {
   /** The family, required for Meta reference folders (`params.json`); checked against `config.json`. */
   readonly family?: string;
+  /** Show load progress. Default: `true` (off with `FAIRSEQ2_NO_PROGRESS`). */
+  readonly progress?: boolean;
+}
+
+/** Options of loading a model from a folder that has no card, split over worker threads (`tp`). */
+export interface ParallelLoadModelFromPathOptions extends TensorParallelOptions {
+  /** The family, required for Meta reference folders (`params.json`); checked against `config.json`. */
+  readonly family?: string;
+  /** Show load progress. Default: `true` (off with `FAIRSEQ2_NO_PROGRESS`). */
   readonly progress?: boolean;
 }
 
@@ -37,7 +55,8 @@ export interface DetectedModel {
 export interface GlobalModelLoader {
   /** The family a card names in `model_family`; an `AssetCardError` when none is registered. */
   familyOf(card: AssetCard): ModelFamily;
-  /** The model a card (or card name) describes, whatever its family. */
+  /** The model a card (or card name) describes, whatever its family; with `tp`, in worker threads. */
+  load(card: AssetCard | string, options: ParallelLoadModelOptions<unknown>): Promise<TensorParallelModel>;
   load(card: AssetCard | string, options?: LoadModelOptions<unknown>): Promise<LoadableModel>;
   /**
    * The family and config of a checkpoint folder with no card.
@@ -47,7 +66,8 @@ export interface GlobalModelLoader {
    * @throws InvalidArgumentError when `familyName` is not a registered family.
    */
   describePath(path: string, familyName?: string): Promise<DetectedModel>;
-  /** Loads a checkpoint folder with no card. */
+  /** Loads a checkpoint folder with no card; with `tp`, in worker threads. */
+  loadFromPath(path: string, options: ParallelLoadModelFromPathOptions): Promise<TensorParallelModel>;
   loadFromPath(path: string, options?: LoadModelFromPathOptions): Promise<LoadableModel>;
 }
 
@@ -77,9 +97,15 @@ export class StandardGlobalModelLoader implements GlobalModelLoader {
    * by the compiler here (it is by the family's schema): prefer the family's hub when the family is
    * known in advance.
    */
-  async load(card: AssetCard | string, options: LoadModelOptions<unknown> = {}): Promise<LoadableModel> {
+  load(card: AssetCard | string, options: ParallelLoadModelOptions<unknown>): Promise<TensorParallelModel>;
+  load(card: AssetCard | string, options?: LoadModelOptions<unknown>): Promise<LoadableModel>;
+  async load(
+    card: AssetCard | string,
+    options: LoadModelOptions<unknown> | ParallelLoadModelOptions<unknown> = {},
+  ): Promise<LoadableModel | TensorParallelModel> {
     const resolved = typeof card === 'string' ? retrieveModelCard(this.store, card) : card;
-    return this.familyOf(resolved).loadModel(resolved, options);
+    const family = this.familyOf(resolved);
+    return isTensorParallelOptions(options) ? family.loadModel(resolved, options) : family.loadModel(resolved, options);
   }
 
   /** Reads the family and config of a checkpoint folder with no card. */
@@ -126,10 +152,17 @@ export class StandardGlobalModelLoader implements GlobalModelLoader {
   }
 
   /** Loads a checkpoint folder with no card: its family and config come from its own files. */
-  async loadFromPath(path: string, options: LoadModelFromPathOptions = {}): Promise<LoadableModel> {
+  loadFromPath(path: string, options: ParallelLoadModelFromPathOptions): Promise<TensorParallelModel>;
+  loadFromPath(path: string, options?: LoadModelFromPathOptions): Promise<LoadableModel>;
+  async loadFromPath(
+    path: string,
+    options: LoadModelFromPathOptions | ParallelLoadModelFromPathOptions = {},
+  ): Promise<LoadableModel | TensorParallelModel> {
     const detected = await this.describePath(path, options.family);
     const { family: _family, ...placement } = options;
-    return detected.family.loadCustomModel(path, detected.config, placement);
+    return isTensorParallelOptions(placement)
+      ? detected.family.loadCustomModel(path, detected.config, placement)
+      : detected.family.loadCustomModel(path, detected.config, placement);
   }
 
   private requireFamily(name: string): ModelFamily {
@@ -188,12 +221,25 @@ export interface GlobalLoadModelOptions extends LoadModelOptions<unknown> {
   readonly resolver?: DependencyResolver;
 }
 
+/** Options of the global {@link loadModel} with `tp`. */
+export interface GlobalParallelLoadModelOptions extends ParallelLoadModelOptions<unknown> {
+  /** The resolver to use. Default: the process-global one (`initFairseq2()`). */
+  readonly resolver?: DependencyResolver;
+}
+
 /**
  * Loads the model a card (or card name) describes, whatever its family: fairseq2's module-level
  * `load_model`. Prefer the family's hub (`getLlamaModelHub().loadModel(...)`) when the family is
  * known in advance: its `config` is type-checked and it cannot load a model of another family.
+ * With `tp`, the model runs split over `tp` worker threads (a {@link TensorParallelModel}).
  */
-export function loadModel(card: AssetCard | string, options: GlobalLoadModelOptions = {}): Promise<LoadableModel> {
+export function loadModel(card: AssetCard | string, options: GlobalParallelLoadModelOptions): Promise<TensorParallelModel>;
+export function loadModel(card: AssetCard | string, options?: GlobalLoadModelOptions): Promise<LoadableModel>;
+export function loadModel(
+  card: AssetCard | string,
+  options: GlobalLoadModelOptions | GlobalParallelLoadModelOptions = {},
+): Promise<LoadableModel | TensorParallelModel> {
   const { resolver = getDependencyResolver(), ...rest } = options;
-  return resolver.resolve(GlobalModelLoader).load(card, rest);
+  const loader = resolver.resolve(GlobalModelLoader);
+  return isTensorParallelOptions(rest) ? loader.load(card, rest) : loader.load(card, rest);
 }

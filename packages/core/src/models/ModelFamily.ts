@@ -4,7 +4,10 @@ import type { AssetCard } from '../assets/AssetCard.js';
 import { createServiceIdentifier, type ServiceIdentifier } from '../runtime/ServiceIdentifier.js';
 import type { Gangs } from '../gang/Gangs.js';
 import type { Device } from '../nn/devices/Device.js';
+import type { TensorConversionPlan } from '../nn/decoderCheckpoint.js';
 import type { StateEntry, StateSource } from '../nn/loadModuleState.js';
+import type { ParameterSharding } from '../nn/parallel/ParameterSharding.js';
+import type { TensorParallelModel } from './parallel/TensorParallelModel.js';
 
 /**
  * What a model must offer for fs2 to load weights into it: its parameter names and shapes (fs2
@@ -18,6 +21,11 @@ export interface LoadableModel {
   loadState(source: StateSource): Promise<void>;
   /** Frees every tensor. */
   dispose(): void;
+  /**
+   * How the model is split over a tensor-parallel gang, when it is: a checkpoint loader then reads
+   * only this rank's slice of each sharded tensor. Absent or `undefined` for a whole model.
+   */
+  readonly tensorParallel?: ParameterSharding | undefined;
 }
 
 /** A model whose weights can be read back (for saving and exporting), in fs2 names and layout. */
@@ -54,6 +62,16 @@ export interface CheckpointConverter<TConfig> {
    * `path` names the checkpoint for error messages.
    */
   convert(tensor: SourceTensor, config: TConfig, path: string): Iterable<StateEntry>;
+  /**
+   * How the source tensor `key` of full shape `shape` becomes one fs2 parameter, declared rather
+   * than done (`planDecoderTensor` builds one): its fs2 name and shape, whether it is transposed,
+   * and Meta's q/k row permutation; `undefined` drops the key. When a converter has `plan`, the
+   * family loads through it (and `convert` must do the same): a tensor-parallel rank then reads
+   * only its slice of each sharded tensor (`readSlice`), permutes and transposes that slice alone.
+   * A converter without `plan` (one that splits or fuses tensors) is read whole and its entries are
+   * narrowed to the rank's part afterwards. Default: none.
+   */
+  plan?(key: string, shape: readonly number[], config: TConfig, path: string): TensorConversionPlan | undefined;
 }
 
 /**
@@ -81,7 +99,10 @@ export interface MetaInterop<TConfig> {
 export interface ModelFamilyCapabilities {
   /** Builds a shape-only model (no weights, no device) for counting parameters. */
   readonly meta: boolean;
-  /** Can split a model over a tensor-parallel gang (the family has a sharder). */
+  /**
+   * Can split a model over a tensor-parallel gang (the family has a sharder): `gangs` with a
+   * tensor-parallel gang of several ranks, or `tp`, build sharded models.
+   */
   readonly tensorParallel: boolean;
   /** Can save a model as an HF folder (`saveModel(model, dir, { format: 'hf' })`). */
   readonly huggingFaceExport: boolean;
@@ -100,6 +121,15 @@ export interface ModelFactoryContext {
 /** Builds a model from a config. */
 export type ModelFactory<TModel, TConfig> = (config: TConfig, context: ModelFactoryContext) => TModel | Promise<TModel>;
 
+/**
+ * A family's tensor-parallel sharder (its `sharder.ts`): checks that `config` splits evenly over
+ * `tpSize` ranks, throwing a `TensorParallelSplitError` that names the family's config fields
+ * otherwise, and returns the layout the family's factory builds with (for decoders, a
+ * `DecoderTensorParallelLayout`). The family calls it before starting any worker, so that an
+ * impossible split fails at once.
+ */
+export type ModelSharder<TConfig, TLayout = unknown> = (config: TConfig, tpSize: number) => TLayout;
+
 /** Options shared by the hub's create and load methods. */
 export interface ModelPlacementOptions {
   /**
@@ -107,8 +137,45 @@ export interface ModelPlacementOptions {
    * Not together with `gangs`.
    */
   readonly device?: string;
-  /** Gangs for parallelism; their devices are the workers'. Not together with `device`. */
+  /**
+   * The gangs the model is split over (fairseq2's `gangs`), for code that already runs as one rank
+   * of a gang (a thread gang worker): with a tensor-parallel gang of several ranks, a family with a
+   * sharder builds this rank's part and loads only its slices of the checkpoint; a family without
+   * one builds the whole model, as fairseq2 ignores a parallelism a family does not support. The
+   * model goes on the active device (each worker activates its own with `useDevice`), else the
+   * default one. Not together with `device` or `tp`. Default: no parallelism.
+   */
   readonly gangs?: Gangs;
+}
+
+/**
+ * The `tp` option: run the model split over `tp` tensor-parallel ranks, each a worker thread of
+ * this process with its own TF.js backend (`ThreadGangHost`). The create and load methods then
+ * return a {@link TensorParallelModel}, a proxy with the generation surface of a local model.
+ */
+export interface TensorParallelOptions {
+  /**
+   * The number of tensor-parallel ranks (worker threads), from 1 to 256; it must divide the
+   * model's heads, key/value heads, feed-forward width and the split parts of its embedding and
+   * head (the family's sharder says which). `1` runs the whole model in one worker. Required.
+   */
+  readonly tp: number;
+  /** The device of every worker (each activates its own). Default: `wasm`. */
+  readonly device?: string;
+  /**
+   * How long a rank waits in a collective for the others before the model fails with a `timeout`
+   * `GangError`, in milliseconds. Default: 60 000 (`ThreadGangHost`'s).
+   */
+  readonly collectiveTimeoutMs?: number;
+  /** How long the workers may take to build fs2 and load their shards, in milliseconds. Default: `Infinity`. */
+  readonly startTimeoutMs?: number;
+  /**
+   * A module (a `file:` URL or an absolute path of compiled JavaScript) whose default export
+   * `(container, { rank, size }) => void | Promise<void>` each worker runs while it builds its fs2
+   * container, after the installed extensions: how a family registered in code rather than by an
+   * installed extension reaches the workers. Default: none.
+   */
+  readonly workerSetup?: string | URL;
 }
 
 /** Options of `createNewModel`. */
@@ -116,6 +183,17 @@ export interface CreateModelOptions extends ModelPlacementOptions {
   /** Build shape-only (no weights, no device): needs `capabilities.meta`. Default: `false`. */
   readonly meta?: boolean;
   /** The seed of the random initial weights. Default: `0`. */
+  readonly seed?: number;
+}
+
+/** Whether options ask for a tensor-parallel model in worker threads (they have `tp`). */
+export function isTensorParallelOptions<T extends object>(options: T): options is T & TensorParallelOptions {
+  return (options as Partial<TensorParallelOptions>).tp !== undefined;
+}
+
+/** Options of `createNewModel` with `tp`: the model is created in worker threads. */
+export interface ParallelCreateModelOptions extends TensorParallelOptions {
+  /** The seed of the random initial weights; every `tp` gives the same model for a seed. Default: `0`. */
   readonly seed?: number;
 }
 
@@ -129,18 +207,28 @@ export interface LoadModelOptions<TConfig> extends ModelPlacementOptions {
   readonly localOnly?: boolean;
 }
 
+/** Options of `loadModel` with `tp`: the checkpoint is downloaded here, then loaded in worker threads. */
+export interface ParallelLoadModelOptions<TConfig> extends Omit<LoadModelOptions<TConfig>, 'gangs' | 'device'>, TensorParallelOptions {}
+
 /** Options of `loadCustomModel`. */
 export interface LoadCustomModelOptions extends ModelPlacementOptions {
+  /** Show load progress. Default: `true` (off with `FAIRSEQ2_NO_PROGRESS`). */
+  readonly progress?: boolean;
+}
+
+/** Options of `loadCustomModel` with `tp`. */
+export interface ParallelLoadCustomModelOptions extends TensorParallelOptions {
+  /** Show load progress. Default: `true` (off with `FAIRSEQ2_NO_PROGRESS`). */
   readonly progress?: boolean;
 }
 
 /** Options of `iterCheckpoint`. */
 export interface IterCheckpointOptions {
   /**
-   * The gangs the tensors are for. A family that shards (`capabilities.tensorParallel`) would
-   * yield this rank's slices; a family without a sharder, as every `StandardModelFamily` of this
-   * version, yields whole tensors, as fairseq2 ignores a parallelism a family does not support.
-   * Default: none.
+   * The gangs the tensors are for. A family that shards (`capabilities.tensorParallel`) yields this
+   * rank's slices of its tensor-parallel gang (read with `readSlice`: nothing else of a sharded
+   * tensor is read); a family without a sharder yields whole tensors, as fairseq2 ignores a
+   * parallelism a family does not support. Default: none (whole tensors).
    */
   readonly gangs?: Gangs;
 }
@@ -186,11 +274,20 @@ export interface ModelFamily<TModel extends LoadableModel = LoadableModel, TConf
   getModelConfig(card: AssetCard): TConfig;
   /** Checks a config against the schema; throws an error naming each problem. */
   checkConfig(config: unknown, source: string): TConfig;
-  /** A model with fresh (random or zero) weights, or shape-only with `meta`. */
+  /**
+   * A model with fresh (random or zero) weights, or shape-only with `meta`; with `tp`, created in
+   * `tp` worker threads and returned as a {@link TensorParallelModel}.
+   */
+  createNewModel(config: TConfig, options: ParallelCreateModelOptions): Promise<TensorParallelModel>;
   createNewModel(config: TConfig, options?: CreateModelOptions): Promise<TModel>;
-  /** The model a card describes, with its checkpoint loaded (downloaded first if needed). */
+  /**
+   * The model a card describes, with its checkpoint loaded (downloaded first if needed); with `tp`,
+   * loaded by `tp` worker threads, each reading its slices, and returned as a {@link TensorParallelModel}.
+   */
+  loadModel(card: AssetCard, options: ParallelLoadModelOptions<TConfig>): Promise<TensorParallelModel>;
   loadModel(card: AssetCard, options?: LoadModelOptions<TConfig>): Promise<TModel>;
-  /** A model with `config` and the checkpoint at `path` (a file or folder of any known format). */
+  /** A model with `config` and the checkpoint at `path` (a file or folder of any known format); with `tp`, in workers. */
+  loadCustomModel(path: string, config: TConfig, options: ParallelLoadCustomModelOptions): Promise<TensorParallelModel>;
   loadCustomModel(path: string, config: TConfig, options?: LoadCustomModelOptions): Promise<TModel>;
   /** The checkpoint at `path` converted to fs2 state entries, lazily, one tensor at a time. */
   iterCheckpoint(path: string, config: TConfig, options?: IterCheckpointOptions): AsyncGenerator<StateEntry>;

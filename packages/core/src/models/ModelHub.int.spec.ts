@@ -27,8 +27,10 @@ import { AssetStore } from '../assets/AssetStore.js';
 import { AssetCardError } from '../assets/errors.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import { registerFileAssets } from '../composition/assets.js';
-import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import { InvalidArgumentError, NotSupportedError } from '../errors/Fs2Error.js';
 import { createFakeGangs } from '../gang/Gangs.js';
+import { ThreadGangHost } from '../gang/ThreadGangHost.js';
+import { useDevice } from '../nn/devices/DeviceRegistry.js';
 import type { StateEntry } from '../nn/loadModuleState.js';
 import { ModelNotLoadedError, StateKeyMismatchError } from '../nn/errors.js';
 import type { DependencyContainer, DependencyResolver } from '../runtime/DependencyContainer.js';
@@ -288,14 +290,17 @@ describe('ModelHub (with the GPT-2 example family)', () => {
       expect((await caughtAsync(() => model.loadState([]))).message).toBe(new ModelNotLoadedError('shape_only').message);
     });
 
-    it('builds on the device asked for, or over the gangs given', async () => {
+    it('builds on the device asked for, or over the gangs given on the active device (each rank activates its own)', async () => {
       const config = hub.getArchConfig('gpt2_tiny');
       const onCpu = await hub.createNewModel(config, { device: 'cpu' });
-      const overGangs = await hub.createNewModel(config, { gangs: createFakeGangs() });
+      const overGangsOnCpu = await hub.createNewModel(config, { gangs: createFakeGangs() });
+      await useDevice('wasm');
+      const overGangsOnWasm = await hub.createNewModel(config, { gangs: createFakeGangs() });
 
       expect(onCpu.device?.name).toBe('cpu');
-      expect(overGangs.device?.name).toBe('wasm');
-      [onCpu, overGangs].forEach((m) => m.dispose());
+      expect(overGangsOnCpu.device?.name).toBe('cpu');
+      expect(overGangsOnWasm.device?.name).toBe('wasm');
+      [onCpu, overGangsOnCpu, overGangsOnWasm].forEach((m) => m.dispose());
     });
 
     it('refuses device and gangs together', async () => {
@@ -303,6 +308,24 @@ describe('ModelHub (with the GPT-2 example family)', () => {
 
       expect(error).toBeInstanceOf(InvalidArgumentError);
       expect(error.message).toBe('`gangs` and `device` must not be specified at the same time.');
+    });
+
+    it('refuses tp for a family without a sharder, an invalid tp, and tp with gangs, before starting any worker', async () => {
+      const config = hub.getArchConfig('gpt2_tiny');
+      expect(hub.family.capabilities.tensorParallel).toBe(false);
+
+      const noSharder = await caughtAsync(() => hub.createNewModel(config, { tp: 2 }));
+      expect(noSharder).toBeInstanceOf(NotSupportedError);
+      expect(noSharder.message).toBe('The gpt2 model family cannot split a model over 2 tensor-parallel ranks: it has no sharder.');
+
+      const invalid = await caughtAsync(() => hub.createNewModel(config, { tp: 1.5 }));
+      expect(invalid).toBeInstanceOf(InvalidArgumentError);
+      expect(invalid.message).toBe('`tp` must be an integer from 1 to 256, but is 1.5 instead.');
+
+      const both = await caughtAsync(() => hub.loadModel('my_gpt2', { tp: 2, gangs: createFakeGangs() } as never));
+      expect(both).toBeInstanceOf(InvalidArgumentError);
+      expect(both.message).toBe('`gangs` and `tp` must not be specified at the same time: `tp` starts its own gang.');
+      expect(ThreadGangHost.liveWorkersInProcess).toBe(0);
     });
 
     it('refuses a config that does not fit the schema, naming each problem', async () => {

@@ -10,13 +10,18 @@ import type { StateEntry } from '../nn/loadModuleState.js';
 import { ModelArchitectureNotKnownError, ModelFamilyNotKnownError, ModelNotKnownError } from './errors.js';
 import {
   ModelFamily,
+  isTensorParallelOptions,
   type CreateModelOptions,
   type IterCheckpointOptions,
   type LoadableModel,
   type LoadCustomModelOptions,
   type LoadModelOptions,
+  type ParallelCreateModelOptions,
+  type ParallelLoadCustomModelOptions,
+  type ParallelLoadModelOptions,
   type SaveModelOptions,
 } from './ModelFamily.js';
+import type { TensorParallelModel } from './parallel/TensorParallelModel.js';
 
 /**
  * The high-level interface to one model family (fairseq2's `ModelHub`): its cards, its
@@ -28,6 +33,7 @@ import {
  * const hub = getQwenModelHub();
  * for (const card of hub.iterCards()) console.log(card.name);
  * const model = await hub.loadModel('qwen3_0.6b');
+ * const split = await hub.loadModel('qwen3_0.6b', { tp: 2 });   // two worker threads, a TensorParallelModel
  * ```
  */
 export class ModelHub<TModel extends LoadableModel, TConfig> {
@@ -76,27 +82,50 @@ export class ModelHub<TModel extends LoadableModel, TConfig> {
   }
 
   /**
-   * A model with random weights (`seed`), or shape-only with `meta`.
+   * A model with random weights (`seed`), or shape-only with `meta`. With `tp`, the model is
+   * created split over `tp` worker threads and returned as a {@link TensorParallelModel} (the same
+   * weights for a seed, whatever `tp`).
    *
-   * @throws InvalidArgumentError when both `device` and `gangs` are given.
+   * @throws InvalidArgumentError when both `device` and `gangs` are given, or `gangs` and `tp`.
+   * @throws NotSupportedError when `tp` is above 1 and the family has no sharder.
+   * @throws TensorParallelSplitError when `tp` does not divide what the family splits.
    */
-  createNewModel(config: TConfig, options: CreateModelOptions = {}): Promise<TModel> {
-    return this.family.createNewModel(config, options);
+  createNewModel(config: TConfig, options: ParallelCreateModelOptions): Promise<TensorParallelModel>;
+  createNewModel(config: TConfig, options?: CreateModelOptions): Promise<TModel>;
+  createNewModel(config: TConfig, options: CreateModelOptions | ParallelCreateModelOptions = {}): Promise<TModel | TensorParallelModel> {
+    return isTensorParallelOptions(options) ? this.family.createNewModel(config, options) : this.family.createNewModel(config, options);
   }
 
   /**
-   * The model a card (or a card name) describes, with its checkpoint (downloaded if needed).
+   * The model a card (or a card name) describes, with its checkpoint (downloaded if needed). With
+   * `tp`, the checkpoint is downloaded here, then `tp` worker threads each load their slices of it,
+   * and the model is returned as a {@link TensorParallelModel}.
    *
    * @throws ModelNotKnownError, AssetCardError (a card of another family, a bad field),
-   *   ModelGatedError (a card without `checkpoint`), AssetDownloadError, CheckpointError.
+   *   ModelGatedError (a card without `checkpoint`), AssetDownloadError, CheckpointError;
+   *   with `tp`, NotSupportedError, TensorParallelSplitError, and GangError when a worker fails.
    */
-  loadModel(card: AssetCard | string, options: LoadModelOptions<TConfig> = {}): Promise<TModel> {
-    return this.family.loadModel(this.checkedCard(card), options);
+  loadModel(card: AssetCard | string, options: ParallelLoadModelOptions<TConfig>): Promise<TensorParallelModel>;
+  loadModel(card: AssetCard | string, options?: LoadModelOptions<TConfig>): Promise<TModel>;
+  loadModel(card: AssetCard | string, options: LoadModelOptions<TConfig> | ParallelLoadModelOptions<TConfig> = {}): Promise<TModel | TensorParallelModel> {
+    const checked = this.checkedCard(card);
+    return isTensorParallelOptions(options) ? this.family.loadModel(checked, options) : this.family.loadModel(checked, options);
   }
 
-  /** A model with `config` and the checkpoint at `path` (custom training runs, third-party files). */
-  loadCustomModel(path: string, config: TConfig, options: LoadCustomModelOptions = {}): Promise<TModel> {
-    return this.family.loadCustomModel(path, config, options);
+  /**
+   * A model with `config` and the checkpoint at `path` (custom training runs, third-party files);
+   * with `tp`, split over worker threads as {@link ModelHub.loadModel} does.
+   */
+  loadCustomModel(path: string, config: TConfig, options: ParallelLoadCustomModelOptions): Promise<TensorParallelModel>;
+  loadCustomModel(path: string, config: TConfig, options?: LoadCustomModelOptions): Promise<TModel>;
+  loadCustomModel(
+    path: string,
+    config: TConfig,
+    options: LoadCustomModelOptions | ParallelLoadCustomModelOptions = {},
+  ): Promise<TModel | TensorParallelModel> {
+    return isTensorParallelOptions(options)
+      ? this.family.loadCustomModel(path, config, options)
+      : this.family.loadCustomModel(path, config, options);
   }
 
   /** The checkpoint at `path` in fs2 names and layout, one tensor at a time. */

@@ -17,25 +17,37 @@ import { CheckpointError } from '../checkpoint/errors.js';
 import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors.js';
 import { InvalidArgumentError, NotSupportedError } from '../errors/Fs2Error.js';
 import { createFakeGangs, type Gangs } from '../gang/Gangs.js';
-import { useDevice } from '../nn/devices/DeviceRegistry.js';
+import type { Device } from '../nn/devices/Device.js';
+import { defaultDeviceRegistry, useDevice } from '../nn/devices/DeviceRegistry.js';
 import { ParameterShapeMismatchError, StateKeyMismatchError } from '../nn/errors.js';
 import type { StateEntry } from '../nn/loadModuleState.js';
+import { shardState, shardStateEntry, type ParameterSharding } from '../nn/parallel/ParameterSharding.js';
 import { randomState } from '../nn/randomState.js';
+import type { Environment } from '../runtime/Environment.js';
 import { ModelGatedError } from './errors.js';
-import type {
-  CheckpointConverter,
-  CreateModelOptions,
-  HuggingFaceInterop,
-  IterCheckpointOptions,
-  LoadableModel,
-  LoadCustomModelOptions,
-  LoadModelOptions,
-  MetaInterop,
-  ModelFactory,
-  ModelFamily,
-  ModelFamilyCapabilities,
-  SavableModel,
-  SaveModelOptions,
+import { readPlannedTensor } from './parallel/readPlannedTensor.js';
+import { TensorParallelModel } from './parallel/TensorParallelModel.js';
+import type { TensorParallelSource } from './parallel/protocol.js';
+import {
+  isTensorParallelOptions,
+  type CheckpointConverter,
+  type CreateModelOptions,
+  type HuggingFaceInterop,
+  type IterCheckpointOptions,
+  type LoadableModel,
+  type LoadCustomModelOptions,
+  type LoadModelOptions,
+  type MetaInterop,
+  type ModelFactory,
+  type ModelFamily,
+  type ModelFamilyCapabilities,
+  type ModelSharder,
+  type ParallelCreateModelOptions,
+  type ParallelLoadCustomModelOptions,
+  type ParallelLoadModelOptions,
+  type SavableModel,
+  type SaveModelOptions,
+  type TensorParallelOptions,
 } from './ModelFamily.js';
 
 /**
@@ -65,6 +77,12 @@ export interface ModelFamilySpec<TModel extends LoadableModel, TConfig> {
   readonly meta?: MetaInterop<TConfig>;
   /** Whether the factory builds shape-only models (`meta: true`). Default: `true`. */
   readonly supportsMeta?: boolean;
+  /**
+   * The family's tensor-parallel sharder: with one, the factory builds sharded models for gangs
+   * whose tensor-parallel gang has several ranks, `capabilities.tensorParallel` is set, and `tp`
+   * works. Default: none (`gangs` build whole models, `tp` above 1 is refused).
+   */
+  readonly sharder?: ModelSharder<TConfig>;
 }
 
 /** The services a {@link StandardModelFamily} works with. */
@@ -73,7 +91,40 @@ export interface ModelFamilyServices {
   readonly downloads: AssetDownloadManager;
   readonly checkpoints: CheckpointLoader;
   readonly progress: ProgressReporter;
+  /**
+   * The container's environment: the variables and working directory a tensor-parallel model's
+   * workers build their own fs2 with. Default: `process.env` and `process.cwd()`.
+   */
+  readonly environment?: Environment;
 }
+
+/**
+ * Variables fs2 reads through its `Environment`, passed to tensor-parallel workers with those of
+ * `process.env` (each read through the container's environment, so an isolated one stays isolated).
+ */
+const FS2_VARIABLES = [
+  'HOME',
+  'PATH',
+  'FAIRSEQ2_ASSET_DIR',
+  'FAIRSEQ2_ASSET_ENV',
+  'FAIRSEQ2_CACHE_DIR',
+  'FAIRSEQ2_EXTENSION_TRACE',
+  'FAIRSEQ2_EXTENSION_WARN',
+  'FAIRSEQ2_NO_PROGRESS',
+  'FAIRSEQ2_OFFLINE',
+  'FAIRSEQ2_USER_ASSET_DIR',
+  'HF_ENDPOINT',
+  'HF_HOME',
+  'HF_HUB_CACHE',
+  'HF_HUB_OFFLINE',
+  'HF_TOKEN',
+  'HF_TOKEN_PATH',
+  'XDG_CACHE_HOME',
+  'XDG_CONFIG_HOME',
+];
+
+/** The most tensor-parallel ranks `tp` may ask for (`ThreadGangHost`'s limit). */
+const MAX_TP = 256;
 
 /** The fs2 native checkpoint format: the model's own parameter names and layout, read as is. */
 function nativeConverter<TConfig>(parameterNames: () => ReadonlySet<string>): CheckpointConverter<TConfig> {
@@ -86,6 +137,7 @@ function nativeConverter<TConfig>(parameterNames: () => ReadonlySet<string>): Ch
     *convert(tensor) {
       yield { name: tensor.key, data: tensor.data, shape: tensor.shape };
     },
+    plan: (key, shape) => ({ name: key, shape: [...shape], transpose: false }),
   };
 }
 
@@ -112,7 +164,7 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     this.meta = spec.meta;
     this.capabilities = {
       meta: spec.supportsMeta ?? true,
-      tensorParallel: false,
+      tensorParallel: spec.sharder !== undefined,
       huggingFaceExport: spec.huggingFace !== undefined,
     };
   }
@@ -174,7 +226,15 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     return config as TConfig;
   }
 
-  async createNewModel(config: TConfig, options: CreateModelOptions = {}): Promise<TModel> {
+  createNewModel(config: TConfig, options: ParallelCreateModelOptions): Promise<TensorParallelModel>;
+  createNewModel(config: TConfig, options?: CreateModelOptions): Promise<TModel>;
+  async createNewModel(config: TConfig, options: CreateModelOptions | ParallelCreateModelOptions = {}): Promise<TModel | TensorParallelModel> {
+    if (isTensorParallelOptions(options)) {
+      checkPlacement(options);
+      const checked = this.checkConfig(config, 'The `config` argument');
+      this.checkTensorParallel(checked, options.tp);
+      return this.startParallel(checked, { kind: 'random', seed: options.seed ?? 0 }, options, undefined);
+    }
     const meta = options.meta ?? false;
     if (meta && !this.capabilities.meta) {
       throw new NotSupportedError(`The ${this.name} model family does not support shape-only (meta) models.`);
@@ -182,7 +242,12 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     const model = await this.build(config, options, meta);
     if (!meta) {
       try {
-        await model.loadState(randomState(model.parameterShapes(), { seed: options.seed ?? 0 }));
+        // A sharded model gets its slices of the whole model's random state: the same model for a
+        // seed, whatever the number of ranks (as fairseq2's sharded modules initialise).
+        const sharding = activeSharding(model);
+        const shapes = sharding === undefined ? model.parameterShapes() : this.wholeShapes(config);
+        const state = randomState(shapes, { seed: options.seed ?? 0 });
+        await model.loadState(sharding === undefined ? state : shardState(state, sharding));
       } catch (error) {
         model.dispose();
         throw error;
@@ -191,10 +256,19 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     return model;
   }
 
-  async loadModel(card: AssetCard, options: LoadModelOptions<TConfig> = {}): Promise<TModel> {
+  loadModel(card: AssetCard, options: ParallelLoadModelOptions<TConfig>): Promise<TensorParallelModel>;
+  loadModel(card: AssetCard, options?: LoadModelOptions<TConfig>): Promise<TModel>;
+  async loadModel(
+    card: AssetCard,
+    options: LoadModelOptions<TConfig> | ParallelLoadModelOptions<TConfig> = {},
+  ): Promise<TModel | TensorParallelModel> {
     checkPlacement(options);
     const config =
       options.config === undefined ? this.getModelConfig(card) : this.checkConfig(options.config, 'The `config` option');
+    if (isTensorParallelOptions(options)) {
+      // Before any download: an impossible split fails at once.
+      this.checkTensorParallel(config, options.tp);
+    }
     const checkpointField = card.maybeField('checkpoint');
     if (checkpointField === undefined) {
       throw new ModelGatedError(card.name, card.maybeField('url')?.asString());
@@ -208,6 +282,9 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         ...(options.localOnly === undefined ? {} : { localOnly: options.localOnly }),
       },
     );
+    if (isTensorParallelOptions(options)) {
+      return this.startParallel(config, { kind: 'checkpoint', path }, options, card.name);
+    }
     try {
       return await this.loadCustomModel(path, config, options, card.name);
     } catch (error) {
@@ -222,9 +299,20 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     }
   }
 
-  async loadCustomModel(path: string, config: TConfig, options: LoadCustomModelOptions = {}, displayName = path): Promise<TModel> {
+  loadCustomModel(path: string, config: TConfig, options: ParallelLoadCustomModelOptions, displayName?: string): Promise<TensorParallelModel>;
+  loadCustomModel(path: string, config: TConfig, options?: LoadCustomModelOptions, displayName?: string): Promise<TModel>;
+  async loadCustomModel(
+    path: string,
+    config: TConfig,
+    options: LoadCustomModelOptions | ParallelLoadCustomModelOptions = {},
+    displayName = path,
+  ): Promise<TModel | TensorParallelModel> {
     checkPlacement(options);
     const checked = this.checkConfig(config, 'The `config` argument');
+    if (isTensorParallelOptions(options)) {
+      this.checkTensorParallel(checked, options.tp);
+      return this.startParallel(checked, { kind: 'checkpoint', path: resolve(path) }, options, displayName);
+    }
     const model = await this.build(checked, options, false);
     const task =
       options.progress === false
@@ -250,8 +338,16 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
   /** {@inheritDoc ModelFamily.iterCheckpoint} */
   iterCheckpoint(path: string, config: TConfig, options?: IterCheckpointOptions | LoadableModel): AsyncGenerator<StateEntry>;
   async *iterCheckpoint(path: string, config: TConfig, options: IterCheckpointOptions | LoadableModel = {}): AsyncGenerator<StateEntry> {
-    let names: ReadonlySet<string> | undefined = 'parameterShapes' in options ? new Set(options.parameterShapes().keys()) : undefined;
-    const parameterNames = (): ReadonlySet<string> => (names ??= this.shapeOnlyNames(config));
+    const model = 'parameterShapes' in options ? options : undefined;
+    let names: ReadonlySet<string> | undefined = model === undefined ? undefined : new Set(model.parameterShapes().keys());
+    const parameterNames = (): ReadonlySet<string> => (names ??= new Set(this.shapeOnlyModel(config, createFakeGangs()).parameterShapes().keys()));
+    const gangs = model === undefined ? (options as IterCheckpointOptions).gangs : undefined;
+    const sharding =
+      model !== undefined
+        ? activeSharding(model)
+        : gangs !== undefined && gangs.tp.size > 1 && this.spec.sharder !== undefined
+          ? activeSharding(this.shapeOnlyModel(config, gangs))
+          : undefined;
     const reader = await this.services.checkpoints.open(path);
     try {
       const keys = new Set(reader.keys());
@@ -268,11 +364,21 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         if (converter.isIgnored?.(key) === true) {
           continue;
         }
+        if (converter.plan !== undefined) {
+          const plan = converter.plan(key, reader.shape(key), config, path);
+          if (plan !== undefined) {
+            yield await readPlannedTensor(reader, key, plan, sharding);
+          }
+          continue;
+        }
         const data = await reader.read(key);
         if (!(data instanceof Float32Array)) {
           throw new CheckpointError(path, `${key} in ${path} holds integers, but model weights are floating-point.`, key);
         }
-        yield* converter.convert({ key, shape: reader.shape(key), data }, config, path);
+        for (const entry of converter.convert({ key, shape: reader.shape(key), data }, config, path)) {
+          // A converter without a plan: read whole, then narrowed to this rank's part.
+          yield sharding === undefined ? entry : shardStateEntry(entry, sharding);
+        }
       }
     } finally {
       await reader.close();
@@ -282,6 +388,12 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
   async saveModel(model: TModel, config: TConfig, dir: string, options: SaveModelOptions): Promise<void> {
     if (!isSavable(model)) {
       throw new NotSupportedError(`The ${this.name} model does not expose its weights (\`stateEntries()\`), so it cannot be saved.`);
+    }
+    const sharding = activeSharding(model);
+    if (sharding !== undefined) {
+      throw new NotSupportedError(
+        `The ${this.name} model is split over ${sharding.size} tensor-parallel ranks, and each holds only its part of the weights: load it whole (without \`gangs\`) to save it.`,
+      );
     }
     const checked = this.checkConfig(config, 'The `config` argument');
     const cardName = options.name ?? basename(resolve(dir));
@@ -315,24 +427,109 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
   private async build(config: TConfig, options: CreateModelOptions, meta: boolean): Promise<TModel> {
     checkPlacement(options);
     const checked = this.checkConfig(config, 'The `config` argument');
-    const device = meta ? undefined : await useDevice(options.device);
+    const device = meta ? undefined : await placementDevice(options);
     const gangs: Gangs = options.gangs ?? createFakeGangs();
     return this.spec.factory(checked, { device, gangs, meta });
   }
 
-  private shapeOnlyNames(config: TConfig): ReadonlySet<string> {
-    const model = this.spec.factory(config, { device: undefined, gangs: createFakeGangs(), meta: true });
+  /** A shape-only model of `config` split by `gangs` (a synchronous factory only). */
+  private shapeOnlyModel(config: TConfig, gangs: Gangs): TModel {
+    const model = this.spec.factory(config, { device: undefined, gangs, meta: true });
     if (model instanceof Promise) {
       throw new NotSupportedError(`The ${this.name} model family builds models asynchronously; pass the model to \`iterCheckpoint\`.`);
     }
-    return new Set(model.parameterShapes().keys());
+    return model;
+  }
+
+  /** The parameter shapes of the whole (unsharded) model of `config`. */
+  private wholeShapes(config: TConfig): Map<string, number[]> {
+    return this.shapeOnlyModel(config, createFakeGangs()).parameterShapes();
+  }
+
+  /**
+   * Checks a `tp` option: an integer from 1 to 256, a family with a sharder for more than one rank,
+   * and a config the sharder can split.
+   */
+  private checkTensorParallel(config: TConfig, tp: number): void {
+    if (!Number.isInteger(tp) || tp < 1 || tp > MAX_TP) {
+      throw new InvalidArgumentError('tp', `\`tp\` must be an integer from 1 to ${MAX_TP}, but is ${String(tp)} instead.`);
+    }
+    if (tp > 1) {
+      if (this.spec.sharder === undefined) {
+        throw new NotSupportedError(`The ${this.name} model family cannot split a model over ${tp} tensor-parallel ranks: it has no sharder.`);
+      }
+      this.spec.sharder(config, tp);
+    }
+  }
+
+  /** Starts `tp` workers that build the model and load `source` (a local checkpoint, or random weights). */
+  private async startParallel(
+    config: TConfig,
+    source: TensorParallelSource,
+    options: TensorParallelOptions & { readonly progress?: boolean },
+    displayName: string | undefined,
+  ): Promise<TensorParallelModel> {
+    const environment = this.services.environment;
+    const env: Record<string, string> = {};
+    for (const name of new Set([...Object.keys(process.env), ...FS2_VARIABLES])) {
+      const value = environment === undefined ? process.env[name] : environment.get(name);
+      if (value !== undefined) {
+        env[name] = value;
+      }
+    }
+    const task =
+      options.progress === false || displayName === undefined
+        ? undefined
+        : this.services.progress.startTask({ description: `Loading ${displayName} on ${options.tp} tensor-parallel rank${options.tp === 1 ? '' : 's'}` });
+    try {
+      const model = await TensorParallelModel.start({
+        family: this.name,
+        config,
+        source,
+        tp: options.tp,
+        env,
+        cwd: environment?.cwd ?? process.cwd(),
+        ...(options.device === undefined ? {} : { device: options.device }),
+        ...(options.workerSetup === undefined ? {} : { workerSetup: options.workerSetup }),
+        ...(options.collectiveTimeoutMs === undefined ? {} : { collectiveTimeoutMs: options.collectiveTimeoutMs }),
+        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+      });
+      task?.finish();
+      return model;
+    } catch (error) {
+      task?.abort();
+      throw error;
+    }
   }
 }
 
-function checkPlacement(options: { readonly device?: string; readonly gangs?: Gangs }): void {
+function checkPlacement(options: { readonly device?: string; readonly gangs?: Gangs; readonly tp?: number }): void {
+  if (options.gangs !== undefined && options.tp !== undefined) {
+    throw new InvalidArgumentError('tp', '`gangs` and `tp` must not be specified at the same time: `tp` starts its own gang.');
+  }
   if (options.device !== undefined && options.gangs !== undefined) {
     throw new InvalidArgumentError('device', '`gangs` and `device` must not be specified at the same time.');
   }
+}
+
+/**
+ * The device a model is built on: the one named, or with `gangs` the active one (each rank of a
+ * gang activates its own device, as fairseq2 takes `gangs.root.device`), else the default.
+ */
+async function placementDevice(options: CreateModelOptions): Promise<Device> {
+  if (options.gangs !== undefined) {
+    const active = defaultDeviceRegistry.maybeActiveDevice();
+    if (active !== undefined) {
+      return active;
+    }
+  }
+  return useDevice(options.device);
+}
+
+/** The sharding of a model split over several ranks, or `undefined`. */
+function activeSharding(model: LoadableModel): ParameterSharding | undefined {
+  const sharding = model.tensorParallel;
+  return sharding !== undefined && sharding.size > 1 ? sharding : undefined;
 }
 
 function isSavable(model: LoadableModel): model is SavableModel {

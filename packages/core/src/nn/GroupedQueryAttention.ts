@@ -4,6 +4,7 @@ import type { Device } from './devices/Device.js';
 import type { KVCache } from './KVCache.js';
 import { Linear } from './Linear.js';
 import { Module, Parameter, type ParameterSlot } from './Module.js';
+import { linearProjection, type Projection, type ProjectionFactory } from './Projection.js';
 import { rmsNorm } from './RMSNorm.js';
 import type { RotaryEncoder, RotaryTables } from './RotaryEncoder.js';
 import { tensorBlock } from './tensorBlock.js';
@@ -25,6 +26,12 @@ export interface GroupedQueryAttentionOptions {
   readonly normEps?: number;
   /** The rotary encoder (shared by the layers of a model, which prepares it). */
   readonly rotary: RotaryEncoder;
+  /**
+   * Builds the output projection (and the feed-forward network's, in a decoder layer): a
+   * row-sharded one under tensor parallelism, where `numHeads` and `numKvHeads` are one rank's.
+   * Default: a bias-free `Linear`.
+   */
+  readonly outputProjection?: ProjectionFactory;
 }
 
 /**
@@ -74,7 +81,7 @@ export class GroupedQueryAttention extends Module {
   readonly qkNorm: boolean;
   readonly normEps: number;
   private readonly qkv: Linear;
-  private readonly outputProj: Linear;
+  private readonly outputProj: Projection;
   private readonly qNorm: Parameter | undefined;
   private readonly kNorm: Parameter | undefined;
   private readonly rotary: RotaryEncoder;
@@ -108,7 +115,7 @@ export class GroupedQueryAttention extends Module {
       this.qNorm = new Parameter(`${name}.q_norm.weight`, [headDim]);
       this.kNorm = new Parameter(`${name}.k_norm.weight`, [headDim]);
     }
-    this.outputProj = new Linear(`${name}.output_proj`, numHeads * headDim, modelDim);
+    this.outputProj = (options.outputProjection ?? linearProjection)(`${name}.output_proj`, numHeads * headDim, modelDim);
   }
 
   protected override ownSlots(): ParameterSlot[] {

@@ -2,6 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 
 import { Linear } from './Linear.js';
 import { Module, type ParameterSlot } from './Module.js';
+import { linearProjection, type Projection, type ProjectionFactory } from './Projection.js';
+
+/** Options of {@link SwiGLUFeedForward}. */
+export interface SwiGLUFeedForwardOptions {
+  /**
+   * Builds the output projection: a row-sharded one under tensor parallelism, where `innerDim` is
+   * one rank's. Default: a bias-free `Linear`.
+   */
+  readonly outputProjection?: ProjectionFactory;
+}
 
 /**
  * The SwiGLU feed-forward network (Shazeer 2020, arXiv:2002.05202): `output(silu(gate(x)) * inner(x))`,
@@ -13,12 +23,13 @@ import { Module, type ParameterSlot } from './Module.js';
  */
 export class SwiGLUFeedForward extends Module {
   private readonly gateInner: Linear;
-  private readonly output: Linear;
+  private readonly output: Projection;
 
   constructor(
     name: string,
     readonly modelDim: number,
     readonly innerDim: number,
+    options: SwiGLUFeedForwardOptions = {},
   ) {
     super(name);
     this.gateInner = new Linear(`${name}.gate_inner_proj`, modelDim, 2 * innerDim, {
@@ -27,7 +38,7 @@ export class SwiGLUFeedForward extends Module {
         { name: `${name}.inner_proj`, dim: innerDim },
       ],
     });
-    this.output = new Linear(`${name}.output_proj`, innerDim, modelDim);
+    this.output = (options.outputProjection ?? linearProjection)(`${name}.output_proj`, innerDim, modelDim);
   }
 
   protected override ownSlots(): ParameterSlot[] {

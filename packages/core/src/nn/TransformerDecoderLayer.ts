@@ -31,7 +31,9 @@ export class TransformerDecoderLayer extends Module {
     this.selfAttnLayerNorm = new RMSNorm(`${name}.self_attn_layer_norm`, options.modelDim, options.normEps);
     this.selfAttn = new GroupedQueryAttention(`${name}.self_attn`, options);
     this.ffnLayerNorm = new RMSNorm(`${name}.ffn_layer_norm`, options.modelDim, options.normEps);
-    this.ffn = new SwiGLUFeedForward(`${name}.ffn`, options.modelDim, options.ffnInnerDim);
+    this.ffn = new SwiGLUFeedForward(`${name}.ffn`, options.modelDim, options.ffnInnerDim, {
+      ...(options.outputProjection === undefined ? {} : { outputProjection: options.outputProjection }),
+    });
   }
 
   protected override children(): readonly Module[] {

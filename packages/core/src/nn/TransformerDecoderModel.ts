@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 
-import { InvalidArgumentError } from '../errors/Fs2Error.js';
+import { InvalidArgumentError, NotSupportedError } from '../errors/Fs2Error.js';
 import { attentionMask, firstAttendedKey } from './attentionMask.js';
 import type { DecoderRuntime } from './DecoderRuntime.js';
 import type { Device } from './devices/Device.js';
@@ -10,10 +10,11 @@ import { ModelNotLoadedError, type MemoryBreakdown } from './errors.js';
 import { estimateDecoderMemory } from './estimateDecoderMemory.js';
 import { generate, type GeneratedToken, type GenerationOptions, type GenerationResult } from './generate.js';
 import type { AttentionContext } from './GroupedQueryAttention.js';
-import { KVCache, kvCacheBytes } from './KVCache.js';
+import { KVCache, kvCacheBytes, type KVCacheShape } from './KVCache.js';
 import { Linear } from './Linear.js';
 import { loadModuleState, type StateEntry, type StateSource } from './loadModuleState.js';
 import { Module } from './Module.js';
+import type { DecoderTensorParallelism } from './parallel/DecoderTensorParallelism.js';
 import { RMSNorm } from './RMSNorm.js';
 import { RotaryEncoder } from './RotaryEncoder.js';
 import {
@@ -47,6 +48,13 @@ export interface TransformerDecoderModelOptions {
   readonly maxCacheLength?: number;
   /** Positions per chunk when prefilling a prompt through a cache. Default: `512`. */
   readonly prefillChunkSize?: number;
+  /**
+   * Splits the model over a tensor-parallel gang: this rank then holds its part of every sharded
+   * parameter (its heads, feed-forward columns, and its part of the embedding and head by the
+   * layout), and `forward` meets the other ranks in collectives; every rank must run the same calls.
+   * The KV cache and the memory check are this rank's. Default: none (the whole model).
+   */
+  readonly tensorParallel?: DecoderTensorParallelism;
 }
 
 /** Token ids: one sequence, or a batch of sequences of equal length. */
@@ -110,12 +118,18 @@ export class TransformerDecoderModel extends Module {
    * `webgpu` device's kernels), or `undefined` when the TF.js modules run it.
    */
   readonly runtime: DecoderRuntime | undefined;
+  /** The tensor parallelism the model is split by, or `undefined` when it is whole. */
+  readonly tensorParallel: DecoderTensorParallelism | undefined;
+  /** The config of this rank's part (the whole config without tensor parallelism): memory and KV cache sizes. */
+  private readonly localConfig: ResolvedTransformerDecoderConfig;
+  private readonly cacheShape: KVCacheShape;
   private readonly reservation: HeapReservation | undefined;
   private state: 'empty' | 'loaded' | 'disposed' = 'empty';
 
   /**
    * @throws DecoderConfigError when a config field is invalid.
    * @throws HeapBudgetExceededError when the model would not fit the device's memory budget.
+   * @throws TensorParallelSplitError when `tensorParallel` cannot split the config evenly.
    */
   constructor(config: TransformerDecoderConfig, options: TransformerDecoderModelOptions = {}) {
     super('');
@@ -131,26 +145,39 @@ export class TransformerDecoderModel extends Module {
     }
     this.prefillChunkSize = positiveOption('prefillChunkSize', options.prefillChunkSize) ?? DEFAULT_PREFILL_CHUNK_SIZE;
 
+    const tp = options.tensorParallel !== undefined && options.tensorParallel.size > 1 ? options.tensorParallel : undefined;
+    tp?.check(c);
+    this.tensorParallel = tp;
+    this.localConfig = tp === undefined ? c : tp.localConfig(c);
+    const local = this.localConfig;
+    this.cacheShape = { numLayers: c.numLayers, numKvHeads: local.numKvHeads, headDim: c.headDim };
+
     this.rotary = new RotaryEncoder(c.headDim, c.ropeTheta, c.ropeScaling);
-    this.embed = new Embedding('decoder_frontend.embed', c.vocabSize, c.modelDim, { tiedProjection: c.tiedEmbeddings });
+    this.embed = tp?.createEmbedding(c) ?? new Embedding('decoder_frontend.embed', c.vocabSize, c.modelDim, { tiedProjection: c.tiedEmbeddings });
     this.layers = Array.from(
       { length: c.numLayers },
       (_, i) =>
         new TransformerDecoderLayer(`decoder.layers.${i}`, {
           modelDim: c.modelDim,
-          numHeads: c.numHeads,
-          numKvHeads: c.numKvHeads,
+          numHeads: local.numHeads,
+          numKvHeads: local.numKvHeads,
           headDim: c.headDim,
           qkvBias: c.qkvBias,
           qkNorm: c.qkNorm,
           normEps: c.normEps,
-          ffnInnerDim: c.ffnInnerDim,
+          ffnInnerDim: local.ffnInnerDim,
           rotary: this.rotary,
+          ...(tp === undefined ? {} : { outputProjection: tp.outputProjection }),
         }),
     );
     this.layerNorm = new RMSNorm('decoder.layer_norm', c.modelDim, c.normEps);
-    this.finalProj = c.tiedEmbeddings ? undefined : new Linear('final_proj', c.modelDim, c.vocabSize);
+    this.finalProj = c.tiedEmbeddings ? undefined : (tp?.createFinalProjection(c) ?? new Linear('final_proj', c.modelDim, c.vocabSize));
 
+    if (tp !== undefined && this.device?.provider.createDecoderRuntime !== undefined) {
+      throw new NotSupportedError(
+        `Tensor parallelism is not supported on the ${this.device.name} device, which runs the model with its own kernels; use tp = 1 there.`,
+      );
+    }
     this.runtime = this.device?.provider.createDecoderRuntime?.(this);
     if (this.device !== undefined) {
       const estimate = this.memoryEstimate();
@@ -166,9 +193,10 @@ export class TransformerDecoderModel extends Module {
   /**
    * What the model needs on its device (or on `packsMatMulWeights` hardware when shape-only): see
    * `estimateDecoderMemory`. The KV cache part is for one sequence of `maxCacheLength` positions.
+   * Under tensor parallelism, this rank's part.
    */
   memoryEstimate(): MemoryBreakdown {
-    return estimateDecoderMemory(this.config, {
+    return estimateDecoderMemory(this.localConfig, {
       packsMatMulWeights: this.device?.provider.packsMatMulWeights ?? true,
       cacheLength: this.maxCacheLength,
       prefillChunkSize: this.prefillChunkSize,
@@ -248,10 +276,10 @@ export class TransformerDecoderModel extends Module {
     }
     device.assertActive();
     const reservation = device.ledger.reserve(`a KV cache of ${capacity} positions for ${batchSize} sequence(s)`, {
-      kvCache: kvCacheBytes(this.config, capacity, batchSize),
+      kvCache: kvCacheBytes(this.cacheShape, capacity, batchSize),
     });
     try {
-      return this.runtime?.createCache(capacity, batchSize, reservation) ?? new KVCache(device, this.config, capacity, batchSize, reservation);
+      return this.runtime?.createCache(capacity, batchSize, reservation) ?? new KVCache(device, this.cacheShape, capacity, batchSize, reservation);
     } catch (error) {
       reservation.release();
       throw error;
@@ -372,7 +400,8 @@ export class TransformerDecoderModel extends Module {
       if (cache.batchSize !== batchSize) {
         throw new InvalidArgumentError('cache', `The KV cache holds ${cache.batchSize} sequence(s), but ${batchSize} were given.`);
       }
-      if (cache.shape.numLayers !== c.numLayers || cache.shape.numKvHeads !== c.numKvHeads || cache.shape.headDim !== c.headDim) {
+      const shape = this.cacheShape;
+      if (cache.shape.numLayers !== shape.numLayers || cache.shape.numKvHeads !== shape.numKvHeads || cache.shape.headDim !== shape.headDim) {
         throw new InvalidArgumentError('cache', 'The KV cache was made for a model of another shape.');
       }
       cache.assertFits(length);

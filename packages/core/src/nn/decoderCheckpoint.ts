@@ -55,26 +55,81 @@ export interface ConvertDecoderTensorOptions {
  * @throws TensorShapeError naming the key, the file and both shapes.
  */
 export function convertDecoderTensor(tensor: DecoderCheckpointTensor, name: string, options: ConvertDecoderTensorOptions): StateEntry {
+  return applyTensorConversionPlan(planDecoderTensor(tensor.key, tensor.shape, name, options), tensor.data);
+}
+
+/**
+ * How one checkpoint tensor becomes one fs2 parameter, stated rather than done: a
+ * `CheckpointConverter`'s `plan`. Because a plan is declarative, a tensor-parallel rank can apply it
+ * to its slice of the source tensor alone (reading only that slice): the fs2 shard dim maps to the
+ * source dim through `transpose`, and a q/k row permutation works head by head.
+ */
+export interface TensorConversionPlan {
+  /** The fs2 parameter. */
+  readonly name: string;
+  /** Its full fs2 shape (linear weights `[in, out]`). */
+  readonly shape: readonly number[];
+  /**
+   * Whether the source holds the transpose of the fs2 layout: PyTorch's linear weights `[out, in]`
+   * (2-D tensors only).
+   */
+  readonly transpose: boolean;
+  /**
+   * Permutes the source rows (dim 0) from Meta's interleaved rotary layout to rotate-half order,
+   * head by head (`interleavedToRotateHalf`): the heads of the whole tensor and the head width.
+   * Default: none.
+   */
+  readonly interleavedRotary?: { readonly heads: number; readonly headDim: number };
+}
+
+/**
+ * The {@link TensorConversionPlan} of the checkpoint tensor `key` of `sourceShape` as the fs2
+ * parameter `name`: its shape checked against the model's (a linear weight is expected as `[out,
+ * in]`, to be transposed), and with `interleavedRotary` its q/k rows to be permuted.
+ *
+ * @throws CheckpointError naming the key and the file when the model has no parameter `name`.
+ * @throws TensorShapeError naming the key, the file and both shapes.
+ */
+export function planDecoderTensor(
+  key: string,
+  sourceShape: readonly number[],
+  name: string,
+  options: ConvertDecoderTensorOptions,
+): TensorConversionPlan {
   const { path } = options;
   const shape = options.shapes.get(name);
   if (shape === undefined) {
     throw new CheckpointError(
       path,
-      `${tensor.key} in ${path} is the ${options.family} parameter ${name}, which the model's configuration does not have.`,
-      tensor.key,
+      `${key} in ${path} is the ${options.family} parameter ${name}, which the model's configuration does not have.`,
+      key,
     );
   }
   const linear = isDecoderLinearWeight(name, shape);
   const [rows, columns] = shape as [number, number];
-  checkTensorShape(path, tensor.key, linear ? [columns, rows] : shape, tensor.shape);
-  let data = tensor.data;
-  if (options.interleavedRotary !== undefined) {
-    data = interleavedToRotateHalf(data, options.interleavedRotary.heads, options.interleavedRotary.headDim);
+  checkTensorShape(path, key, linear ? [columns, rows] : shape, sourceShape);
+  return {
+    name,
+    shape: [...shape],
+    transpose: linear,
+    ...(options.interleavedRotary === undefined ? {} : { interleavedRotary: options.interleavedRotary }),
+  };
+}
+
+/**
+ * Applies `plan` to `data`, the whole source tensor (of the plan's shape, transposed when the plan
+ * says so): the permutation, then the transposition.
+ */
+export function applyTensorConversionPlan(plan: TensorConversionPlan, data: Float32Array): StateEntry {
+  let out = data;
+  if (plan.interleavedRotary !== undefined) {
+    out = interleavedToRotateHalf(out, plan.interleavedRotary.heads, plan.interleavedRotary.headDim);
   }
-  if (linear) {
-    data = transpose2d(data, columns, rows);
+  if (plan.transpose) {
+    const [rows, columns] = plan.shape as [number, number];
+    out = transpose2d(out, columns, rows);
   }
-  return { name, shape: [...shape], data };
+  return { name: plan.name, shape: [...plan.shape], data: out };
 }
 
 /**

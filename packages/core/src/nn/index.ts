@@ -28,6 +28,13 @@
  * 5. Save: `model.stateEntries()` reads the weights back in fs2 names and layout (fusion, the
  *    folded softmax scale and storage transpositions undone); {@link exportDecoderTensor} turns
  *    one into PyTorch's layout under a foreign name.
+ * 6. Split over a tensor-parallel gang: `new TransformerDecoderModel(config, { tensorParallel })`
+ *    with a {@link DecoderTensorParallelism} (a gang and a {@link DecoderTensorParallelLayout}, which
+ *    a family's sharder states): this rank holds its heads, its feed-forward columns and its part of
+ *    the embedding and head ({@link ColumnShardedLinear}, {@link RowShardedLinear},
+ *    {@link VocabShardedEmbedding}, {@link ShardedEmbedding}), and meets the other ranks in
+ *    collectives; `model.tensorParallel` (a {@link ParameterSharding}) tells a loader which slice of
+ *    each tensor to read ({@link planDecoderTensor} states how a checkpoint tensor converts).
  *
  * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
  * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
@@ -94,6 +101,9 @@ export { attentionMask, firstAttendedKey } from './attentionMask.js';
 export { GroupedQueryAttention } from './GroupedQueryAttention.js';
 export type { AttentionContext, GroupedQueryAttentionOptions } from './GroupedQueryAttention.js';
 export { SwiGLUFeedForward } from './SwiGLUFeedForward.js';
+export type { SwiGLUFeedForwardOptions } from './SwiGLUFeedForward.js';
+export { linearProjection } from './Projection.js';
+export type { Projection, ProjectionFactory } from './Projection.js';
 export { TransformerDecoderLayer } from './TransformerDecoderLayer.js';
 export type { TransformerDecoderLayerOptions } from './TransformerDecoderLayer.js';
 export { KVCache, kvCacheBytes } from './KVCache.js';
@@ -122,13 +132,21 @@ export { randomState } from './randomState.js';
 export type { RandomStateOptions } from './randomState.js';
 export { transpose2d } from './Embedding.js';
 export {
+  applyTensorConversionPlan,
   convertDecoderTensor,
+  planDecoderTensor,
   decoderParameterShapes,
   exportDecoderTensor,
   interleavedRotaryRows,
   isDecoderLinearWeight,
 } from './decoderCheckpoint.js';
-export type { ConvertDecoderTensorOptions, DecoderCheckpointTensor, ExportDecoderTensorOptions } from './decoderCheckpoint.js';
+export type {
+  ConvertDecoderTensorOptions,
+  DecoderCheckpointTensor,
+  ExportDecoderTensorOptions,
+  TensorConversionPlan,
+} from './decoderCheckpoint.js';
 export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
+export * from './parallel/index.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';

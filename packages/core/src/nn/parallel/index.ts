@@ -1,0 +1,12 @@
+export { TensorParallelSplitError, checkTensorParallelSplit } from './errors.js';
+export type { SplitProblem } from './errors.js';
+export { shardRange, shardState, shardStateEntry } from './ParameterSharding.js';
+export type { ParameterSharding } from './ParameterSharding.js';
+export { ColumnShardedLinear } from './ColumnShardedLinear.js';
+export type { ColumnShardedLinearOptions } from './ColumnShardedLinear.js';
+export { RowShardedLinear } from './RowShardedLinear.js';
+export type { RowShardedLinearOptions } from './RowShardedLinear.js';
+export { VocabShardedEmbedding } from './VocabShardedEmbedding.js';
+export { ShardedEmbedding } from './ShardedEmbedding.js';
+export { DecoderTensorParallelism } from './DecoderTensorParallelism.js';
+export type { DecoderTensorParallelLayout } from './DecoderTensorParallelism.js';
