@@ -1,6 +1,7 @@
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
 import { registerAssets } from './assets.js';
 import { registerCheckpointLoaders } from './checkpoint.js';
+import { registerDatasetLibrary } from './datasets.js';
 import { registerAssetDownloads } from './downloads.js';
 import { registerModelLibrary } from './models.js';
 import { registerTokenizerLibrary } from './tokenizers.js';
@@ -22,4 +23,5 @@ export function registerLibrary(container: DependencyContainer, options: Library
   registerCheckpointLoaders(container);
   registerModelLibrary(container);
   registerTokenizerLibrary(container);
+  registerDatasetLibrary(container);
 }
