@@ -18,3 +18,4 @@ export type { HostTensorData } from './gpt2.js';
 export { isolatedEnv } from './env.js';
 export { copyRealTokenizer, realTokenizerDir } from './tokenizers.js';
 export type { RealTokenizerName } from './tokenizers.js';
+export { BYTE_TOKENIZER_SPECIALS, SIMPLE_CHAT_TEMPLATE, byteTokenizer } from './datasets.js';
