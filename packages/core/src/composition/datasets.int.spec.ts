@@ -247,7 +247,7 @@ describe('dataset composition', () => {
       const resolver = await world();
       expect(((await openDataset('lines_upper', { resolver })) as LinesDataset).lines).toEqual(['ALPHA', 'BETA']);
       const opener = resolver.resolve(GlobalDatasetOpener);
-      const fromPath = (await opener.openFromPath(join(dir.path, 'system/corpus'), { family: 'text', config: { ...resolver.lookup(DatasetFamily).get('text').getDefaultConfig(), unit: 'line' } })) as TextDataset;
+      const fromPath = (await opener.openFromPath(join(dir.path, 'system/corpus'), { family: 'text', config: { ...(resolver.lookup(DatasetFamily).get('text').getDefaultConfig() as object), unit: 'line' } })) as TextDataset;
       expect(fromPath.splits()).toEqual(['train', 'valid']);
 
       const unknown = await caughtAsync(() => opener.openFromPath(undefined, { family: 'csv' }));

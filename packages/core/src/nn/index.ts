@@ -103,3 +103,4 @@ export { DEFAULT_MAX_NEW_TOKENS, generate } from './generate.js';
 export type { GeneratedToken, GenerationOptions, GenerationResult, StopReason } from './generate.js';
 export { randomState } from './randomState.js';
 export type { RandomStateOptions } from './randomState.js';
+export * from './training/index.js';
