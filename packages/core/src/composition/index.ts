@@ -15,3 +15,4 @@ export { registerCheckpointLoaders } from './checkpoint.js';
 export { registerModelFamily, registerModelLibrary } from './models.js';
 export { registerTokenizerFamily, registerTokenizerLibrary } from './tokenizers.js';
 export { registerDatasetFamily, registerDatasetLibrary } from './datasets.js';
+export { registerCheckpointModels, registerRecipe, registerRecipeLibrary } from './recipes.js';

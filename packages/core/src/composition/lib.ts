@@ -4,6 +4,7 @@ import { registerCheckpointLoaders } from './checkpoint.js';
 import { registerDatasetLibrary } from './datasets.js';
 import { registerAssetDownloads } from './downloads.js';
 import { registerModelLibrary } from './models.js';
+import { registerRecipeLibrary } from './recipes.js';
 import { registerTokenizerLibrary } from './tokenizers.js';
 
 /** Options of {@link registerLibrary}. */
@@ -24,4 +25,5 @@ export function registerLibrary(container: DependencyContainer, options: Library
   registerModelLibrary(container);
   registerTokenizerLibrary(container);
   registerDatasetLibrary(container);
+  registerRecipeLibrary(container);
 }

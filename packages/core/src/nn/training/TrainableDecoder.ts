@@ -95,15 +95,16 @@ export class TrainableDecoder {
 
   /**
    * Loads the parameters from `source`, one tensor at a time (fs2 names and layout), as trainable
-   * variables; the device must be active. On error the model is left without parameters.
+   * variables; the device must be active. Loading again assigns the new values to the same
+   * variables (an optimizer built on them keeps working). On error the model is left without
+   * parameters.
    *
    * @throws ParameterShapeMismatchError, StateKeyMismatchError as `loadModuleState` does.
    */
   async loadState(source: StateSource): Promise<void> {
     this.assertUsable();
     this.device.assertActive();
-    this.release();
-    const loaded = new Map<string, tf.Variable>();
+    const staged = new Map<string, tf.Tensor>();
     const unexpected: string[] = [];
     const duplicated: string[] = [];
     try {
@@ -113,7 +114,7 @@ export class TrainableDecoder {
           unexpected.push(entry.name);
           continue;
         }
-        if (loaded.has(entry.name)) {
+        if (staged.has(entry.name)) {
           duplicated.push(entry.name);
           continue;
         }
@@ -127,22 +128,29 @@ export class TrainableDecoder {
           );
         }
         this.device.assertActive();
-        const initial = this.device.upload(entry.data, shape);
-        loaded.set(entry.name, tf.variable(initial, true));
-        initial.dispose();
+        staged.set(entry.name, this.device.upload(entry.data, shape));
       }
-      const missing = [...this.shapes.keys()].filter((name) => !loaded.has(name));
+      const missing = [...this.shapes.keys()].filter((name) => !staged.has(name));
       if (missing.length > 0 || unexpected.length > 0 || duplicated.length > 0) {
         throw new StateKeyMismatchError(missing, unexpected, duplicated);
       }
-    } catch (error) {
-      for (const variable of loaded.values()) {
-        variable.dispose();
+      if (this.parameters === undefined) {
+        // In the order of parameterShapes(), whatever the order the state came in.
+        this.parameters = new Map([...this.shapes.keys()].map((name) => [name, tf.variable(staged.get(name) as tf.Tensor, true)]));
+      } else {
+        // The same variables take the new values: an optimizer holding them keeps working.
+        for (const [name, variable] of this.parameters) {
+          variable.assign(staged.get(name) as tf.Tensor);
+        }
       }
+    } catch (error) {
+      this.release();
       throw error;
+    } finally {
+      for (const tensor of staged.values()) {
+        tensor.dispose();
+      }
     }
-    // In the order of parameterShapes(), whatever the order the state came in.
-    this.parameters = new Map([...this.shapes.keys()].map((name) => [name, loaded.get(name) as tf.Variable]));
   }
 
   /** The trainable variables by fs2 name, in `parameterShapes()` order. */
