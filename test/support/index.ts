@@ -13,6 +13,19 @@ export { PickleBuilder } from './pickle.js';
 export { buildTorchCheckpoint, buildTorchStateDict } from './torch.js';
 export type { TorchCheckpointSpec, TorchStorageSpec, TorchTensorSpec } from './torch.js';
 export { MemoryCheckpointReader } from './memoryCheckpoint.js';
+export {
+  LOGITS_TOLERANCE,
+  argmaxRows,
+  createFamilyTestWorld,
+  expectFixtureModel,
+  incrementalLogits,
+  liveTensors,
+  maxAbsDiff,
+  promptLogits,
+} from './decoder-fixtures.js';
+export type { FamilyTestWorld } from './decoder-fixtures.js';
+export { decoderParameterCount } from './parameterCount.js';
+export type { DecoderShape } from './parameterCount.js';
 export { GPT2_CARDS_FILE, GPT2_EXAMPLE_DIR, GPT2_TINY_CHECKPOINT, readCheckpointTensors } from './gpt2.js';
 export type { HostTensorData } from './gpt2.js';
 export { isolatedEnv } from './env.js';

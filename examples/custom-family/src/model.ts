@@ -60,11 +60,17 @@ class Gpt2Parameter extends Parameter {
     private readonly transposed = false,
   ) {
     const [rows = 0, cols = 0] = shape;
-    super(name, shape, transposed ? { storedShape: [cols, rows], apply: (data) => transpose(data, rows, cols) } : undefined);
+    super(
+      name,
+      shape,
+      transposed
+        ? { storedShape: [cols, rows], apply: (data) => transpose(data, rows, cols), invert: (stored) => transpose(stored, cols, rows) }
+        : undefined,
+    );
   }
 
   /** The values, in fs2 layout, copied from the device. */
-  read(): Float32Array {
+  override read(): Float32Array {
     const stored = this.tensor().dataSync() as Float32Array;
     if (!this.transposed) {
       return Float32Array.from(stored);
@@ -377,7 +383,7 @@ export class Gpt2Model extends Module implements SavableModel {
   }
 
   /** The weights in fs2 names and layout, one tensor at a time, copied from the device. */
-  *stateEntries(): Generator<StateEntry> {
+  override *stateEntries(): Generator<StateEntry> {
     this.assertReady();
     for (const slot of this.parameterSlots()) {
       yield { name: slot.name, shape: [...slot.shape], data: (slot as Gpt2Parameter).read() };

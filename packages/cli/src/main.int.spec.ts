@@ -40,8 +40,9 @@ describe('fs2 (in-process)', () => {
       'user/mine.yaml',
       [
         'name: my_root',
-        'model_family: toy',
-        'tokenizer_family: toy',
+        // Families fs2 ships, so that the card validators find them registered.
+        'model_family: llama',
+        'tokenizer_family: llama',
         'model_config: {num_layers: 2}',
         '---',
         'name: my_model',
@@ -148,8 +149,8 @@ describe('fs2 (in-process)', () => {
           '',
           'my_root (base of my_model)',
           `  source          : path:${dir.path}/user (${dir.path}/user/mine.yaml:1)`,
-          '  model_family    : "toy"',
-          '  tokenizer_family: "toy"',
+          '  model_family    : "llama"',
+          '  tokenizer_family: "llama"',
           '  model_config    : {"num_layers":2}',
           '',
         ].join('\n'),
@@ -175,7 +176,7 @@ describe('fs2 (in-process)', () => {
           line: 1,
           column: 7,
           overlays: [],
-          fields: { model_family: 'toy', tokenizer_family: 'toy', model_config: { num_layers: 2 } },
+          fields: { model_family: 'llama', tokenizer_family: 'llama', model_config: { num_layers: 2 } },
           base: null,
         },
       });
@@ -257,7 +258,7 @@ describe('fs2 (in-process)', () => {
         'node_modules/toy-family/extension.js',
         `export default (container) => container.collection.registerInstance(Symbol.for('fs2.service:AssetCardValidator'), {
           name: 'toy model family',
-          validate: (card) => card.maybeField('model_family')?.value === 'toy' && !card.hasField('model_arch')
+          validate: (card) => card.maybeField('model_family')?.value === 'llama' && !card.hasField('model_arch')
             ? [card.field('model_family').error('The toy family needs a model_arch.')] : [],
         });`,
       );

@@ -4,6 +4,8 @@ import { Fs2Error } from '@fs2/core';
 import { Command, CommanderError } from 'commander';
 
 import { registerAssetsCommands } from './commands/assets.js';
+import { registerGenerateCommand } from './commands/generate.js';
+import { registerLogitsCommand } from './commands/logits.js';
 import { createCommandContext, type CliOptions } from './context.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,6 +36,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
     })
     .showSuggestionAfterError();
   registerAssetsCommands(program, context);
+  registerLogitsCommand(program, context);
+  registerGenerateCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -32,6 +32,7 @@ export class Embedding extends Module {
       ? new Parameter(`${name}.weight`, [vocabSize, dim], {
           storedShape: [dim, vocabSize],
           apply: (data) => transpose2d(data, vocabSize, dim),
+          invert: (stored) => transpose2d(stored, dim, vocabSize),
         })
       : new Parameter(`${name}.weight`, [vocabSize, dim]);
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { InternalError } from '../errors/Fs2Error.js';
 import type { Device } from './devices/Device.js';
+import type { StateEntry } from './loadModuleState.js';
 
 /**
  * One named parameter of a module, in fs2's layout (linear weights `[in, out]`), as a state gives
@@ -20,6 +21,23 @@ export interface ParameterSlot {
    * afterwards: a slot copies what it keeps.
    */
   receive(data: Float32Array, device: Device): void;
+  /**
+   * The parameter's current data read back from the device, in fs2 layout and `shape` (undoing any
+   * storage transform, fusion or folded scale), as a fresh array.
+   *
+   * @throws InternalError when no data has been received.
+   */
+  read(): Float32Array;
+}
+
+/** How a {@link Parameter} stores its data when not as received: a layout change and its inverse. */
+export interface ParameterTransform {
+  /** The shape of the stored tensor. */
+  readonly storedShape: readonly number[];
+  /** fs2 data → a fresh array of `storedShape`. */
+  apply(data: Float32Array): Float32Array;
+  /** Stored data → a fresh array in fs2 layout (the inverse of `apply`). */
+  invert(stored: Float32Array): Float32Array;
 }
 
 /** The number of elements of `shape`. */
@@ -37,7 +55,7 @@ export class Parameter implements ParameterSlot {
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
-    private readonly transform?: { readonly storedShape: readonly number[]; apply(data: Float32Array): Float32Array },
+    private readonly transform?: ParameterTransform,
   ) {}
 
   get received(): boolean {
@@ -50,6 +68,11 @@ export class Parameter implements ParameterSlot {
       this.transform === undefined
         ? device.upload(data, this.shape)
         : device.uploadOwned(this.transform.apply(data), this.transform.storedShape);
+  }
+
+  read(): Float32Array {
+    const stored = readTensor(this.tensor());
+    return this.transform === undefined ? stored : this.transform.invert(stored);
   }
 
   /** The loaded tensor; an internal error when absent (the model checks loading first). */
@@ -121,6 +144,7 @@ export class FusedParameter {
           return self.value !== undefined || self.arrived[index] === true;
         },
         receive: (data: Float32Array, device: Device) => this.receivePart(index, data, device),
+        read: () => this.readPart(index),
       };
     });
   }
@@ -160,6 +184,32 @@ export class FusedParameter {
     }
   }
 
+  /**
+   * One part's data read back from the device (its columns of the fused tensor, the folded scale
+   * divided out), as a fresh array.
+   */
+  private readPart(index: number): Float32Array {
+    const part = this.parts[index] as FusedPart;
+    const fused = this.tensor();
+    const offset = this.offsets[index] as number;
+    const data =
+      this.parts.length === 1
+        ? readTensor(fused)
+        : readTensor(
+            tf.tidy(() =>
+              this.rows === undefined ? tf.slice(fused, [offset], [part.columns]) : tf.slice(fused, [0, offset], [this.rows, part.columns]),
+            ),
+            true,
+          );
+    const scale = part.scale ?? 1;
+    if (scale !== 1) {
+      for (let i = 0; i < data.length; i++) {
+        data[i] = (data[i] as number) / scale;
+      }
+    }
+    return data;
+  }
+
   /** The fused tensor; an internal error when some part is missing. */
   tensor(): tf.Tensor {
     if (this.value === undefined) {
@@ -173,6 +223,21 @@ export class FusedParameter {
     this.value = undefined;
     this.buffer = undefined;
     this.arrived.fill(false);
+  }
+}
+
+/** A float32 copy of `tensor`'s values (row-major); `dispose` frees the tensor afterwards. */
+function readTensor(tensor: tf.Tensor, dispose = false): Float32Array {
+  try {
+    const values = tensor.dataSync();
+    if (!(values instanceof Float32Array)) {
+      throw new InternalError(`A parameter tensor holds ${tensor.dtype} values, not float32.`);
+    }
+    return values.slice();
+  } finally {
+    if (dispose) {
+      tensor.dispose();
+    }
   }
 }
 
@@ -216,6 +281,20 @@ export abstract class Module {
   /** The number of parameters (elements), as published for models (tied weights counted once). */
   numParameters(): number {
     return this.parameterSlots().reduce((total, s) => total + numel(s.shape), 0);
+  }
+
+  /**
+   * The weights read back from the device, one tensor at a time, in fs2 names, shapes and layout
+   * (as a state loads them: linear weights `[in, out]`, q/k rows in rotate-half order, fused
+   * projections split again, the folded softmax scale divided out; a tied matrix once, under the
+   * embedding's name). For saving and exporting a loaded model; each entry's array is fresh.
+   *
+   * @throws InternalError when a parameter has no data (the module is not loaded).
+   */
+  *stateEntries(): Generator<StateEntry> {
+    for (const slot of this.parameterSlots()) {
+      yield { name: slot.name, shape: [...slot.shape], data: slot.read() };
+    }
   }
 
   /** Calls `prepareOwn` on the whole tree. */

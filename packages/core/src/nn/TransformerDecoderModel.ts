@@ -11,7 +11,7 @@ import { generate, type GeneratedToken, type GenerationOptions, type GenerationR
 import type { AttentionContext } from './GroupedQueryAttention.js';
 import { KVCache, kvCacheBytes } from './KVCache.js';
 import { Linear } from './Linear.js';
-import { loadModuleState, type StateSource } from './loadModuleState.js';
+import { loadModuleState, type StateEntry, type StateSource } from './loadModuleState.js';
 import { Module } from './Module.js';
 import { RMSNorm } from './RMSNorm.js';
 import { RotaryEncoder } from './RotaryEncoder.js';
@@ -268,6 +268,17 @@ export class TransformerDecoderModel extends Module {
         return step.value;
       }
     }
+  }
+
+  /**
+   * The loaded weights, read back from the device in fs2 names and layout (see
+   * `Module.stateEntries`): what `saveModel` writes and a family's HF export converts.
+   *
+   * @throws ModelNotLoadedError when the model is shape-only, not loaded or disposed.
+   */
+  override *stateEntries(): Generator<StateEntry> {
+    this.assertReady();
+    yield* super.stateEntries();
   }
 
   /** Frees every tensor and the memory reservation; the model cannot be used afterwards. */

@@ -18,9 +18,16 @@
  *    `o_proj` = `output_proj`; rotary in HF rotate-half order, so Meta / fairseq2 interleaved q/k
  *    rows must be permuted; no `final_proj.weight` when tied), one tensor at a time, and
  *    `await model.loadState(source)`. `model.parameterShapes()` lists what is expected.
+ *    {@link convertDecoderTensor} does one tensor (shape check against
+ *    {@link decoderParameterShapes}, transposition, Meta's q/k permutation with
+ *    {@link interleavedRotaryRows}); {@link readHuggingFaceDecoderConfig} and
+ *    {@link ConfigFileReader} read `config.json` / `params.json` with located errors.
  * 4. Run: `model.forward(ids)` (logits), `model.generate(prompt, options)` (streaming tokens),
  *    `model.generateAll(...)`, or `createCache()` + `prefill()` + `forward(..., { cache })` for a
  *    custom loop. `model.dispose()` frees everything.
+ * 5. Save: `model.stateEntries()` reads the weights back in fs2 names and layout (fusion, the
+ *    folded softmax scale and storage transpositions undone); {@link exportDecoderTensor} turns
+ *    one into PyTorch's layout under a foreign name.
  *
  * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
  * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
@@ -65,7 +72,7 @@ export type {
 } from './TransformerDecoderConfig.js';
 
 export { FusedParameter, Module, Parameter, numel } from './Module.js';
-export type { FusedPart, ParameterSlot } from './Module.js';
+export type { FusedPart, ParameterSlot, ParameterTransform } from './Module.js';
 export { Linear } from './Linear.js';
 export type { LinearOptions, LinearOutput } from './Linear.js';
 export { Embedding } from './Embedding.js';
@@ -103,4 +110,16 @@ export { DEFAULT_MAX_NEW_TOKENS, generate } from './generate.js';
 export type { GeneratedToken, GenerationOptions, GenerationResult, StopReason } from './generate.js';
 export { randomState } from './randomState.js';
 export type { RandomStateOptions } from './randomState.js';
+export { transpose2d } from './Embedding.js';
+export {
+  convertDecoderTensor,
+  decoderParameterShapes,
+  exportDecoderTensor,
+  interleavedRotaryRows,
+  isDecoderLinearWeight,
+} from './decoderCheckpoint.js';
+export type { ConvertDecoderTensorOptions, DecoderCheckpointTensor, ExportDecoderTensorOptions } from './decoderCheckpoint.js';
+export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
+export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
+export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export * from './training/index.js';

@@ -131,6 +131,9 @@ export async function acquireFileLock(path: string, options: FileLockOptions): P
     };
     const scratch = `${path}.${owner.nonce}.tmp`;
     await fs.writeFile(scratch, JSON.stringify(owner));
+    // Known as ours before the lock file exists: another taker of this process that reads it
+    // during the awaits below must not judge it left behind by an earlier process with our pid.
+    HELD_NONCES.add(owner.nonce);
     let taken = false;
     try {
       await fs.link(scratch, path);
@@ -140,6 +143,9 @@ export async function acquireFileLock(path: string, options: FileLockOptions): P
         throw error;
       }
     } finally {
+      if (!taken) {
+        HELD_NONCES.delete(owner.nonce);
+      }
       await fs.remove(scratch);
     }
     if (taken) {
@@ -229,7 +235,6 @@ function holdLock(path: string, owner: FileLockOwner, fs: DownloadFileSystem, st
       }
       released = true;
       clearInterval(touch);
-      HELD_NONCES.delete(owner.nonce);
       try {
         const current = parseOwner(await fs.readFile(path));
         if (current?.nonce === owner.nonce) {
@@ -237,6 +242,9 @@ function holdLock(path: string, owner: FileLockOwner, fs: DownloadFileSystem, st
         }
       } catch {
         // Gone already.
+      } finally {
+        // Only now: until the file is gone, a taker of this process must see it as held.
+        HELD_NONCES.delete(owner.nonce);
       }
     },
   };

@@ -21,7 +21,7 @@ describe(StandardProgressReporter, () => {
   it('prints a line at every 10 % without a terminal, not one per chunk', () => {
     const { stream, text } = capture();
     let now = 0;
-    const reporter = new StandardProgressReporter({ stream, clock: () => now });
+    const reporter = new StandardProgressReporter({ stream, clock: () => now, quietMs: 0 });
     const task = reporter.startTask({ description: 'Downloading llama3', total: 1000 * 1024, unit: 'bytes' });
 
     for (let i = 0; i < 1000; i += 1) {
@@ -97,5 +97,21 @@ describe(formatAmount, () => {
     expect(formatAmount(1536, 'bytes')).toBe('1.5 KiB');
     expect(formatAmount(3 * 1024 ** 3, 'bytes')).toBe('3.0 GiB');
     expect(formatAmount(12, 'items')).toBe('12');
+  });
+});
+
+describe('StandardProgressReporter quiet start', () => {
+  it('prints only the start and end lines of a task quicker than quietMs', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const reporter = new StandardProgressReporter({ stream: { write: (t: string) => lines.push(t) }, clock: () => now, tty: false });
+    const task = reporter.startTask({ description: 'Loading tiny', total: 40 });
+    for (let i = 0; i < 40; i++) {
+      now += 10;
+      task.advance(1);
+    }
+    task.finish();
+
+    expect(lines).toEqual(['Loading tiny: started (40)\n', 'Loading tiny: done (40)\n']);
   });
 });

@@ -25,12 +25,20 @@ export interface StandardProgressReporterOptions {
    * never one per chunk).
    */
   readonly lineIntervalMs?: number;
+  /**
+   * Without a terminal, the 10 % lines start only once a task has run this long, in milliseconds,
+   * so that a quick task (loading a tiny model) prints its start and end lines only. Default: `1000`.
+   */
+  readonly quietMs?: number;
   /** The clock of the line mode, in milliseconds. Default: `Date.now`. */
   readonly clock?: () => number;
 }
 
 /** Default of {@link StandardProgressReporterOptions.lineIntervalMs}. */
 const DEFAULT_LINE_INTERVAL_MS = 5000;
+
+/** Default of {@link StandardProgressReporterOptions.quietMs}. */
+const DEFAULT_QUIET_MS = 1000;
 
 /** Width of a bar in characters; cli-progress's own default is 40, which crowds 80 columns. */
 const BAR_SIZE = 30;
@@ -59,6 +67,7 @@ export class StandardProgressReporter implements ProgressReporter {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly lineIntervalMs: number;
+  private readonly quietMs: number;
   private readonly clock: () => number;
   private multiBar: cliProgress.MultiBar | undefined;
   private activeBars = 0;
@@ -68,6 +77,7 @@ export class StandardProgressReporter implements ProgressReporter {
     this.stream = options.stream ?? process.stderr;
     this.tty = options.tty ?? this.stream.isTTY === true;
     this.lineIntervalMs = options.lineIntervalMs ?? DEFAULT_LINE_INTERVAL_MS;
+    this.quietMs = options.quietMs ?? DEFAULT_QUIET_MS;
     this.clock = options.clock ?? Date.now;
   }
 
@@ -150,7 +160,8 @@ export class StandardProgressReporter implements ProgressReporter {
     const unit = options.unit ?? 'items';
     const total = options.total;
     let value = options.completed ?? 0;
-    let lastLineAt = this.clock();
+    const startedAt = this.clock();
+    let lastLineAt = startedAt;
     let lastDecile = total === undefined || total === 0 ? 0 : Math.floor((value * 10) / total);
     let ended = false;
     const describe = (): string => {
@@ -163,7 +174,8 @@ export class StandardProgressReporter implements ProgressReporter {
     const maybePrint = (): void => {
       const now = this.clock();
       const decile = total === undefined || total === 0 ? lastDecile : Math.floor((value * 10) / total);
-      if ((decile > lastDecile && (total === undefined || value < total)) || now - lastLineAt >= this.lineIntervalMs) {
+      const decileLine = decile > lastDecile && (total === undefined || value < total) && now - startedAt >= this.quietMs;
+      if (decileLine || now - lastLineAt >= this.lineIntervalMs) {
         this.stream.write(`${describe()}\n`);
         lastLineAt = now;
       }

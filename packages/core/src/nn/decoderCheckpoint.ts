@@ -1,0 +1,125 @@
+import { checkTensorShape } from '../checkpoint/checkTensorShape.js';
+import { CheckpointError } from '../checkpoint/errors.js';
+import { interleavedToRotateHalf, rotateHalfToInterleaved } from '../checkpoint/rotaryPermutation.js';
+import { transpose2d } from './Embedding.js';
+import type { StateEntry } from './loadModuleState.js';
+import type { TransformerDecoderConfig } from './TransformerDecoderConfig.js';
+import { TransformerDecoderModel } from './TransformerDecoderModel.js';
+
+/**
+ * The parameters of the decoder `config` describes, fs2 name -> fs2 shape, from a shape-only model
+ * (nothing is allocated). What a family's checkpoint converter checks each tensor against.
+ */
+export function decoderParameterShapes(config: TransformerDecoderConfig): Map<string, number[]> {
+  return new TransformerDecoderModel(config).parameterShapes();
+}
+
+/**
+ * Whether the fs2 parameter `name` of `shape` is a linear weight, stored `[in, out]` (the transpose
+ * of PyTorch's `[out, in]`): every 2-D parameter of a decoder but the embedding table.
+ */
+export function isDecoderLinearWeight(name: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && !name.startsWith('decoder_frontend.embed.');
+}
+
+/** One checkpoint tensor in its own name and layout (PyTorch's: linear weights `[out, in]`). */
+export interface DecoderCheckpointTensor {
+  readonly key: string;
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** Options of {@link convertDecoderTensor}. */
+export interface ConvertDecoderTensorOptions {
+  /** The family, for messages (`llama`). */
+  readonly family: string;
+  /** The fs2 parameter shapes of the model being loaded ({@link decoderParameterShapes}). */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
+  /** The checkpoint file, for messages. */
+  readonly path: string;
+  /**
+   * Permutes the rows of a q or k projection from Meta's interleaved rotary layout to the
+   * rotate-half layout fs2 computes in (`interleavedToRotateHalf`): the number of heads of the
+   * projection (query heads for q, key/value heads for k) and the head width. Default: none.
+   */
+  readonly interleavedRotary?: { readonly heads: number; readonly headDim: number };
+}
+
+/**
+ * One checkpoint tensor as the fs2 parameter `name`: its shape checked against the model's (a
+ * linear weight is expected as `[out, in]` and transposed to `[in, out]`), and with
+ * `interleavedRotary` its q/k rows permuted to rotate-half order.
+ *
+ * @throws CheckpointError naming the key and the file when the model has no parameter `name`
+ *   (a bias the configuration does not have, an output projection of a tied model).
+ * @throws TensorShapeError naming the key, the file and both shapes.
+ */
+export function convertDecoderTensor(tensor: DecoderCheckpointTensor, name: string, options: ConvertDecoderTensorOptions): StateEntry {
+  const { path } = options;
+  const shape = options.shapes.get(name);
+  if (shape === undefined) {
+    throw new CheckpointError(
+      path,
+      `${tensor.key} in ${path} is the ${options.family} parameter ${name}, which the model's configuration does not have.`,
+      tensor.key,
+    );
+  }
+  const linear = isDecoderLinearWeight(name, shape);
+  const [rows, columns] = shape as [number, number];
+  checkTensorShape(path, tensor.key, linear ? [columns, rows] : shape, tensor.shape);
+  let data = tensor.data;
+  if (options.interleavedRotary !== undefined) {
+    data = interleavedToRotateHalf(data, options.interleavedRotary.heads, options.interleavedRotary.headDim);
+  }
+  if (linear) {
+    data = transpose2d(data, columns, rows);
+  }
+  return { name, shape: [...shape], data };
+}
+
+/**
+ * The `interleavedRotary` option of {@link convertDecoderTensor} for the fs2 parameter `name` of a
+ * checkpoint that rotates interleaved pairs (Meta's reference format): q projections have `heads`
+ * heads, k projections `kvHeads`; anything else is not permuted (an empty object).
+ */
+export function interleavedRotaryRows(
+  name: string,
+  heads: number,
+  kvHeads: number,
+  headDim: number,
+): { interleavedRotary?: { heads: number; headDim: number } } {
+  if (/\.self_attn\.q_proj\./.test(name)) {
+    return { interleavedRotary: { heads, headDim } };
+  }
+  if (/\.self_attn\.k_proj\./.test(name)) {
+    return { interleavedRotary: { heads: kvHeads, headDim } };
+  }
+  return {};
+}
+
+/** Options of {@link exportDecoderTensor}. */
+export interface ExportDecoderTensorOptions {
+  /**
+   * Permutes q/k rows back to Meta's interleaved layout (`rotateHalfToInterleaved`); for export
+   * to a format that computes rotary encodings on interleaved pairs. Default: none (HF layout).
+   */
+  readonly interleavedRotary?: { readonly heads: number; readonly headDim: number };
+}
+
+/**
+ * One fs2 state entry as a checkpoint tensor named `key` in PyTorch's layout: the inverse of
+ * {@link convertDecoderTensor} (linear weights transposed back to `[out, in]`).
+ */
+export function exportDecoderTensor(entry: StateEntry, key: string, options: ExportDecoderTensorOptions = {}): DecoderCheckpointTensor {
+  let data = entry.data;
+  let shape = [...entry.shape];
+  if (isDecoderLinearWeight(entry.name, entry.shape)) {
+    const [rows, columns] = entry.shape as [number, number];
+    data = transpose2d(data, rows, columns);
+    shape = [columns, rows];
+  }
+  if (options.interleavedRotary !== undefined) {
+    data = rotateHalfToInterleaved(data, options.interleavedRotary.heads, options.interleavedRotary.headDim);
+  }
+  return { key, shape, data };
+}

@@ -1,0 +1,11 @@
+import type { DependencyContainer } from '@fs2/core';
+
+import { registerMistralFamily } from './register.js';
+
+/**
+ * The fs2 extension of `@fs2/mistral` (`"fs2": { "extension": "./dist/extension.js" }`):
+ * `initFairseq2()` finds the installed package and calls it once, after the library.
+ */
+export default function setupMistralExtension(container: DependencyContainer): void {
+  registerMistralFamily(container);
+}
