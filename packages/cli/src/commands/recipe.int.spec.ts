@@ -97,14 +97,15 @@ describe('fs2 recipe', () => {
   });
   afterAll(() => dir.cleanup());
 
-  it('lists the recipes', async () => {
+  it('lists the recipes, those of installed extensions included', async () => {
     const { code, stdout } = await fs2(['recipe']);
     expect(code).toBe(0);
     expect(stdout).toBe(
       [
-        "  eval      evaluate a model card's perplexity on a dataset split",
-        "  generate  complete a dataset's prompts with a model card, into a JSONL file",
-        '  train     train a causal language model from scratch or from a card (checkpoints, validation, resume)',
+        '  dataset_stats  count the rows, tokens and target tokens of a dataset split (an example extension recipe)',
+        "  eval           evaluate a model card's perplexity on a dataset split",
+        "  generate       complete a dataset's prompts with a model card, into a JSONL file",
+        '  train          train a causal language model from scratch or from a card (checkpoints, validation, resume)',
         '',
       ].join('\n'),
     );
@@ -146,7 +147,7 @@ describe('fs2 recipe', () => {
   });
 
   it('prints one line for an unknown recipe (exit 2), a bad configuration and a missing output folder (exit 1)', async () => {
-    expect(await fs2(['recipe', 'pretrain', 'out'])).toEqual({ code: 2, stdout: '', stderr: 'fs2: pretrain is not a known recipe. Registered recipes: eval, generate, train.\n' });
+    expect(await fs2(['recipe', 'pretrain', 'out'])).toEqual({ code: 2, stdout: '', stderr: 'fs2: pretrain is not a known recipe. Registered recipes: dataset_stats, eval, generate, train.\n' });
     expect(await fs2(['recipe', 'train', 'out', '--config', 'regime.num_step=3'])).toEqual({
       code: 1,
       stdout: '',

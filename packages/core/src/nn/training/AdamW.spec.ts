@@ -32,13 +32,13 @@ describe('AdamW', () => {
   it('updates as PyTorch does, decaying matrices but not vectors', () => {
     const matrix = tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]));
     const vector = tf.variable(tf.tensor1d([1, -1]));
-    const optimizer = new AdamW(new Map([['w', matrix], ['g', vector]]), { lr: 0.1, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.5 });
+    const optimizer = new AdamW(new Map<string, tf.Variable>([['w', matrix], ['g', vector]]), { lr: 0.1, betas: [0.9, 0.99], eps: 1e-8, weightDecay: 0.5 });
     const grads = [
       [0.1, -0.2, 0.3, 0.4],
       [-0.5, 0.25, 0.0, 1.0],
     ];
     for (const g of grads) {
-      optimizer.step(new Map([['w', tf.tensor2d(g, [2, 2])], ['g', tf.tensor1d(g.slice(0, 2))]]));
+      optimizer.step(new Map<string, tf.Tensor>([['w', tf.tensor2d(g, [2, 2])], ['g', tf.tensor1d(g.slice(0, 2))]]));
     }
     expect(optimizer.stepCount).toBe(2);
     const w = Array.from(matrix.dataSync());
