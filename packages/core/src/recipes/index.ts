@@ -63,3 +63,4 @@ export { registerCommonAssets } from './lm/registerCommonAssets.js';
 export { TRAIN_RECIPE, trainRecipe } from './lm/trainRecipe.js';
 export { EVAL_RECIPE, evalRecipe } from './lm/evalRecipe.js';
 export { GENERATE_RECIPE, generateRecipe } from './lm/generateRecipe.js';
+export { renderRecipeConfigReference } from './configReference.js';
