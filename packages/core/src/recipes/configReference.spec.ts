@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from '@jest/globals';
 
+import { checkConfig } from '../assets/structureConfig.js';
 import { renderRecipeConfigReference } from './configReference.js';
 import { evalRecipe } from './lm/evalRecipe.js';
 import { generateRecipe } from './lm/generateRecipe.js';
@@ -29,6 +30,7 @@ describe('the recipes\' configuration reference', () => {
       for (const row of rows) {
         expect(row).toMatch(/ Default: .+\. \|$/);
       }
+      expect(checkConfig(recipe.defaultConfig(), recipe.configSchema)).toEqual([]);
     }
   });
 });
