@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Ships fs2_tiny, the default model: copies the best checkpoint of the training run (see
-// train.yaml) into cards/tiny/fs2_tiny/ as float16 safetensors (half the size; every weight of
+// train.yaml) into cards/default/fs2_tiny/ as float16 safetensors (half the size; every weight of
 // this model is far inside float16's range, and its logits move by less than 1e-2), with the
-// tokenizer's files, and writes the card cards/tiny/fs2_tiny.yaml.
+// tokenizer's files, and writes the card cards/default/fs2_tiny.yaml.
 //
 //   node scripts/fs2-tiny/ship.mjs [--run DIR]         (default: tmp/fs2-tiny/run)
 
@@ -27,7 +27,7 @@ if (step === undefined) {
   throw new Error(`${checkpoints} holds no checkpoint.`);
 }
 
-const out = join(REPO, 'cards', 'tiny', 'fs2_tiny');
+const out = join(REPO, 'cards', 'default', 'fs2_tiny');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const reader = await openCheckpoint(join(checkpoints, `step_${step}`, 'model'));
@@ -63,7 +63,7 @@ const card = {
   },
 };
 writeFileSync(
-  join(REPO, 'cards', 'tiny', 'fs2_tiny.yaml'),
+  join(REPO, 'cards', 'default', 'fs2_tiny.yaml'),
   "# fs2's default model: a byte-level LLaMA trained from scratch by fs2's own `train` recipe on fs2's\n" +
     '# docs and code (README.md, "The default model"). Written by scripts/fs2-tiny/ship.mjs.\n' +
     stringify(card),
