@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -227,7 +227,7 @@ describe('the train, eval and generate recipes', () => {
     expect(logs[logs.length - 1]).toMatch(/^Generated 12 tokens for 2 prompts in .* \([0-9,]+ tok\/s\) into .*\/gen\/generations\.jsonl\.$/);
   });
 
-  it('resumes an interrupted run from its last checkpoint with the results of an uninterrupted one', async () => {
+  it('resumes an interrupted or killed run from its last checkpoint with the results of an uninterrupted one', async () => {
     const short = { ...TRAIN, 'regime.num_steps': 6, 'regime.checkpoint_every_n_steps': 2, 'regime.validate_every_n_steps': 3 };
     await run(trainRecipe, 'straight', short);
 
@@ -255,6 +255,15 @@ describe('the train, eval and generate recipes', () => {
     expect(weights('interrupted').equals(weights('straight'))).toBe(true);
     const metrics = (name: string): unknown[] => readJsonl(join(dir.path, name, 'metrics/valid.jsonl'));
     expect(metrics('interrupted').slice(-1)).toEqual(metrics('straight').slice(-1));
+
+    // A run killed after step 5 (no checkpoint saved since step 2) redoes steps 3 to 6 identically.
+    cpSync(join(dir.path, 'straight'), join(dir.path, 'killed'), { recursive: true });
+    for (const step of [4, 6]) {
+      rmSync(join(dir.path, 'killed', 'checkpoints', `step_${step}`), { recursive: true });
+    }
+    await run(trainRecipe, 'killed', short);
+    expect(logs).toContain(`Resuming from the checkpoint of step 2 in ${join(dir.path, 'killed/checkpoints')}.`);
+    expect(weights('killed').equals(weights('straight'))).toBe(true);
   });
 
   it('names what is wrong with a configuration, and where', async () => {
