@@ -32,3 +32,6 @@ export type { HostTensorData } from './gpt2.js';
 export { isolatedEnv } from './env.js';
 export { copyRealTokenizer, realTokenizerDir } from './tokenizers.js';
 export type { RealTokenizerName } from './tokenizers.js';
+export { BYTE_TOKENIZER_SPECIALS, SIMPLE_CHAT_TEMPLATE, byteTokenizer } from './datasets.js';
+export { TEST_DECODER_FAMILY, TestDecoderConfigSchema, registerTestDecoderFamily, testDecoderTiny } from './decoderFamily.js';
+export type { TestDecoderConfig } from './decoderFamily.js';

@@ -2,6 +2,7 @@ import {
   AssetStoreOptions,
   AssetWarningListener,
   createFairseq2,
+  registerCheckpointModels,
   type DependencyContainer,
   type DependencyResolver,
 } from '@fs2/core';
@@ -43,8 +44,18 @@ export interface OpenFairseq2Options {
   readonly extras?: (container: DependencyContainer) => void;
 }
 
-/** The {@link CommandContext} of one {@link runCli} call. */
-export function createCommandContext(options: CliOptions, setExitCode: (code: number) => void): CommandContext {
+/** The options of the `fs2` command itself, which every command honours. */
+export interface GlobalOptions {
+  /** `--checkpoint-dir`: a training run's checkpoint folder whose cards to register. */
+  readonly checkpointDir?: string;
+}
+
+/** The {@link CommandContext} of one {@link runCli} call; `globals` reads the parsed global options. */
+export function createCommandContext(
+  options: CliOptions,
+  setExitCode: (code: number) => void,
+  globals: () => GlobalOptions = () => ({}),
+): CommandContext {
   const cwd = options.cwd ?? process.cwd();
   const warn = (line: string): void => {
     options.stderr.write(`${line}\n`);
@@ -62,6 +73,10 @@ export function createCommandContext(options: CliOptions, setExitCode: (code: nu
           container.collection.registerInstance(AssetWarningListener, (message) => warn(`fs2: warning: ${message}`));
           if (open.lenient === true) {
             container.registerInstance(AssetStoreOptions, { lenient: true });
+          }
+          const checkpointDir = globals().checkpointDir;
+          if (checkpointDir !== undefined) {
+            registerCheckpointModels(container, checkpointDir);
           }
           open.extras?.(container);
         },

@@ -81,9 +81,9 @@ describe('fs2 (in-process)', () => {
       const user = groups.find((group) => group.startsWith(`path:${dir.path}/user\n`));
       expect(builtin?.split('\n').slice(0, 4)).toEqual([
         'package:@fs2/core',
+        '  fs2_tiny                 model, tokenizer',
         '  llama2                   model, tokenizer',
         '  llama2_7b                model, tokenizer',
-        '  llama2_7b_chat           model, tokenizer',
       ]);
       expect(user).toBe(
         [

@@ -7,6 +7,7 @@ import { registerAssetsCommands } from './commands/assets.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerLogitsCommand } from './commands/logits.js';
 import { registerDevicesCommand } from './commands/devices.js';
+import { registerRecipeCommand } from './commands/recipe.js';
 import { createCommandContext, type CliOptions } from './context.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -22,13 +23,18 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
  */
 export async function runCli(argv: readonly string[], options: CliOptions): Promise<number> {
   let exitCode = 0;
-  const context = createCommandContext(options, (code) => {
-    exitCode = code;
-  });
+  const context = createCommandContext(
+    options,
+    (code) => {
+      exitCode = code;
+    },
+    () => program.opts() as { checkpointDir?: string },
+  );
   const program = new Command('fs2')
     .description("fairseq2's asset cards and model families, in TypeScript")
     .version(VERSION, '-V, --version', 'print the version')
     .option('--verbose', 'show the stack of an error')
+    .option('--checkpoint-dir <dir>', "a training run's checkpoint folder: its cards (last_checkpoint, best_checkpoint, checkpoint_step_N) join the others")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => options.stdout.write(text),
@@ -40,6 +46,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerLogitsCommand(program, context);
   registerGenerateCommand(program, context);
   registerDevicesCommand(program, context);
+  registerRecipeCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

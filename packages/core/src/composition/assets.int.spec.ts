@@ -147,8 +147,8 @@ describe('asset composition', () => {
     const validator = { name: 'v', validate: () => [] };
     const resolver = await world((c) => registerAssetCardValidator(c, validator));
 
-    // After the library's own (the model and tokenizer families' checks).
-    expect(resolver.resolveAll(AssetCardValidator).map((v) => v.name)).toEqual(['model families', 'tokenizer families', 'v']);
+    // After the library's own (the model, tokenizer and dataset families' checks).
+    expect(resolver.resolveAll(AssetCardValidator).map((v) => v.name)).toEqual(['model families', 'tokenizer families', 'dataset families', 'v']);
     expect(resolver.resolveAll(AssetCardValidator).at(-1)).toBe(validator);
   });
 

@@ -14,3 +14,5 @@ export type { AssetDownloadsOptions } from './downloads.js';
 export { registerCheckpointLoaders } from './checkpoint.js';
 export { registerModelFamily, registerModelLibrary } from './models.js';
 export { registerTokenizerFamily, registerTokenizerLibrary } from './tokenizers.js';
+export { registerDatasetFamily, registerDatasetLibrary } from './datasets.js';
+export { registerCheckpointModels, registerRecipe, registerRecipeLibrary } from './recipes.js';

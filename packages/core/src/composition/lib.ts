@@ -1,8 +1,10 @@
 import type { DependencyContainer } from '../runtime/DependencyContainer.js';
 import { registerAssets } from './assets.js';
 import { registerCheckpointLoaders } from './checkpoint.js';
+import { registerDatasetLibrary } from './datasets.js';
 import { registerAssetDownloads } from './downloads.js';
 import { registerModelLibrary } from './models.js';
+import { registerRecipeLibrary } from './recipes.js';
 import { registerTokenizerLibrary } from './tokenizers.js';
 
 /** Options of {@link registerLibrary}. */
@@ -22,4 +24,6 @@ export function registerLibrary(container: DependencyContainer, options: Library
   registerCheckpointLoaders(container);
   registerModelLibrary(container);
   registerTokenizerLibrary(container);
+  registerDatasetLibrary(container);
+  registerRecipeLibrary(container);
 }

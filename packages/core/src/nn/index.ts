@@ -150,3 +150,4 @@ export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
 export * from './parallel/index.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
+export * from './training/index.js';
