@@ -10,7 +10,7 @@ import {
   AssetStore,
   GlobalModelLoader,
   createFairseq2,
-  decoderCausalLM,
+  decoderLMLogits,
   loadTokenizer,
   sequenceNll,
   type DependencyResolver,
@@ -54,7 +54,7 @@ describe('fs2_tiny, the default model (cards/default)', () => {
     const text = readFileSync(join(REPO, 'docs', 'CONVENTIONS.md'), 'utf8').slice(0, 1024);
     const ids = Int32Array.from(tokenizer.encode(text).slice(0, 257));
     const nll = tf.tidy(() => {
-      const logits = decoderCausalLM(model).logits(ids.subarray(0, 256), 1, 256);
+      const logits = decoderLMLogits(model).logits(ids.subarray(0, 256), 1, 256);
       return (sequenceNll(logits, ids.subarray(1), new Float32Array(256).fill(1)).dataSync()[0] as number) / 256;
     });
     expect(nll).toBeLessThan(1.5);

@@ -28,8 +28,8 @@ export {
 } from './CheckpointManager.js';
 export type { CheckpointManagerOptions, CheckpointModelIO, TrainerStateJson } from './CheckpointManager.js';
 export { CheckpointAssetMetadataSource } from './CheckpointAssetMetadataSource.js';
-export { decoderCausalLM, trainableCausalLM } from './lm/CausalLM.js';
-export type { CausalLM } from './lm/CausalLM.js';
+export { decoderLMLogits, trainableLMLogits } from './lm/LMLogits.js';
+export type { LMLogits } from './lm/LMLogits.js';
 export { LMEvalUnit, LMTrainUnit, createLMMetricBag, recordLMBatch } from './lm/LMUnits.js';
 export {
   CommonSectionSchema,

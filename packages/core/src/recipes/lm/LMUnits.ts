@@ -5,7 +5,7 @@ import { sequenceNll } from '../../nn/training/trainingOps.js';
 import type { TrainableDecoder } from '../../nn/training/TrainableDecoder.js';
 import { MetricBag } from '../MetricBag.js';
 import type { EvalUnit, TrainUnit, UnitLoss } from '../TrainUnit.js';
-import type { CausalLM } from './CausalLM.js';
+import type { LMLogits } from './LMLogits.js';
 
 /**
  * Adds the metrics of a language-model batch to `bag` (fairseq2's names): `nll` (nats per
@@ -53,7 +53,7 @@ export class LMTrainUnit implements TrainUnit<SequenceBatch> {
 export class LMEvalUnit implements EvalUnit<SequenceBatch> {
   readonly metricBag = createLMMetricBag();
 
-  constructor(private readonly model: CausalLM) {}
+  constructor(private readonly model: LMLogits) {}
 
   evaluate(batch: SequenceBatch): void {
     const loss = sequenceNll(this.model.logits(batch.inputs, batch.batchSize, batch.seqLen), batch.targets, batch.targetMask);

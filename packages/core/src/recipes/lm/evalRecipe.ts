@@ -7,7 +7,7 @@ import { RecipeError } from '../errors.js';
 import { Evaluator } from '../Evaluator.js';
 import { JsonlMetricRecorder, LogMetricRecorder } from '../MetricRecorder.js';
 import type { Recipe, RecipeContext } from '../Recipe.js';
-import { decoderCausalLM } from './CausalLM.js';
+import { decoderLMLogits } from './LMLogits.js';
 import { EvalRecipeConfigSchema, defaultEvalRecipeConfig, type EvalRecipeConfig } from './configSections.js';
 import { openSectionDataset, resolveModel, resolveTokenizer } from './lmAssets.js';
 import { LMEvalUnit } from './LMUnits.js';
@@ -61,7 +61,7 @@ async function runEvalRecipe(resolver: DependencyResolver, config: EvalRecipeCon
     }
     const progress = recipeProgress(context);
     const evaluator = new Evaluator({
-      unit: new LMEvalUnit(decoderCausalLM(loaded)),
+      unit: new LMEvalUnit(decoderLMLogits(loaded)),
       dataReader: reader,
       ...(config.dataset.max_num_batches === null ? {} : { maxNumBatches: config.dataset.max_num_batches }),
       onBatch: (done) => progress.update(done),

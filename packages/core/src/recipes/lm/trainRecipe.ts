@@ -13,7 +13,7 @@ import { createLrSchedule } from '../lrSchedule.js';
 import { JsonlMetricRecorder, LogMetricRecorder } from '../MetricRecorder.js';
 import type { Recipe, RecipeContext } from '../Recipe.js';
 import { Trainer } from '../Trainer.js';
-import { trainableCausalLM } from './CausalLM.js';
+import { trainableLMLogits } from './LMLogits.js';
 import { TrainRecipeConfigSchema, defaultTrainRecipeConfig, type TrainRecipeConfig } from './configSections.js';
 import { copyTokenizerFiles, modelCheckpointPath, openSectionDataset, resolveModel, resolveTokenizer } from './lmAssets.js';
 import { LMEvalUnit, LMTrainUnit } from './LMUnits.js';
@@ -142,7 +142,7 @@ async function runTrainRecipe(resolver: DependencyResolver, config: TrainRecipeC
         : {
             validation: {
               evaluator: new Evaluator({
-                unit: new LMEvalUnit(trainableCausalLM(trainable)),
+                unit: new LMEvalUnit(trainableLMLogits(trainable)),
                 dataReader: validReader,
                 ...(regime.max_num_valid_batches === null ? {} : { maxNumBatches: regime.max_num_valid_batches }),
               }),

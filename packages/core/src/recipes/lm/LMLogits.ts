@@ -7,17 +7,17 @@ import type { TransformerDecoderModel } from '../../nn/TransformerDecoderModel.j
  * A causal language model as the LM units see it: logits `[batchSize * seqLen, vocab]` for a
  * batch of token rows (row-major). The trainable decoder and the inference model both are one.
  */
-export interface CausalLM {
+export interface LMLogits {
   logits(inputs: Int32Array, batchSize: number, seqLen: number): tf.Tensor2D;
 }
 
-/** The {@link CausalLM} of a trainable decoder (differentiable). */
-export function trainableCausalLM(model: TrainableDecoder): CausalLM {
+/** The {@link LMLogits} of a trainable decoder (differentiable). */
+export function trainableLMLogits(model: TrainableDecoder): LMLogits {
   return { logits: (inputs, batchSize, seqLen) => model.forward(inputs, batchSize, seqLen) };
 }
 
-/** The {@link CausalLM} of an inference model (evaluation only). */
-export function decoderCausalLM(model: TransformerDecoderModel): CausalLM {
+/** The {@link LMLogits} of an inference model (evaluation only). */
+export function decoderLMLogits(model: TransformerDecoderModel): LMLogits {
   return {
     logits: (inputs, batchSize, seqLen) => {
       const rows = Array.from({ length: batchSize }, (_, b) => inputs.subarray(b * seqLen, (b + 1) * seqLen));
