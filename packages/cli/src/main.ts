@@ -4,6 +4,7 @@ import { Fs2Error } from '@fs2/core';
 import { Command, CommanderError } from 'commander';
 
 import { registerAssetsCommands } from './commands/assets.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerLogitsCommand } from './commands/logits.js';
 import { createCommandContext, type CliOptions } from './context.js';
@@ -38,6 +39,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerAssetsCommands(program, context);
   registerLogitsCommand(program, context);
   registerGenerateCommand(program, context);
+  registerBenchCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,267 @@
+import { loadavg } from 'node:os';
+
+import * as tf from '@tensorflow/tfjs';
+import {
+  InvalidArgumentError,
+  NotSupportedError,
+  argMax,
+  configureCpuKernels,
+  getCpuKernels,
+  kernelMemoryBytes,
+  type KVCache,
+  type TransformerDecoderModel,
+} from '@fs2/core';
+import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+
+import type { CommandContext } from '../context.js';
+import { loadCausalLM, modelOptions, type ModelOptions } from './causalLM.js';
+
+/** The options of `fs2 bench`. */
+interface BenchOptions extends ModelOptions {
+  readonly promptTokens: number;
+  readonly newTokens: number;
+  readonly warmup: number;
+  readonly runs: number;
+  readonly tp: number;
+  readonly threads?: number;
+  readonly kernels: boolean;
+  readonly json?: boolean;
+}
+
+/** What `fs2 bench --json` prints (one object). */
+export interface BenchResult {
+  readonly engine: 'fs2';
+  readonly model: string;
+  readonly device: string;
+  readonly tp: number;
+  /** Threads of fs2's CPU kernels, or 0 when they were off (`--no-kernels`: TF.js's matMul). */
+  readonly threads: number;
+  readonly parameters: number;
+  /** Float32 bytes of the weights (what the peak RSS target is measured against). */
+  readonly weight_bytes: number;
+  readonly prompt_tokens: number;
+  readonly new_tokens: number;
+  readonly warmup: number;
+  readonly runs: number;
+  /** Card name (or folder) to a model ready to run, in seconds. */
+  readonly load_s: number;
+  /** The first prefill after loading, in seconds (includes any one-time weight preparation). */
+  readonly first_prefill_s: number;
+  /** Prompt tokens per second of a prefill in one batch, up to the first generated token (median of the runs). */
+  readonly prefill_tok_s: number;
+  /** Greedy single-token steps per second with the KV cache (median of the runs). */
+  readonly decode_tok_s: number;
+  /** Each timed run's figures. */
+  readonly prefill_tok_s_runs: readonly number[];
+  readonly decode_tok_s_runs: readonly number[];
+  /** The process's peak resident set size. */
+  readonly peak_rss_bytes: number;
+  /** The TF.js wasm heap's size at the end (it only grows: its high-water mark); 0 on other devices. */
+  readonly wasm_heap_bytes: number;
+  /** The fs2 CPU kernels' memory (weights laid out for them, KV caches, scratch); 0 when unused. */
+  readonly kernel_memory_bytes: number;
+  /** `tf.memory().numTensors` after the last decode minus before its prefill (0: no tensor leaks). */
+  readonly tensor_growth: number;
+  /** Growth of the TF.js wasm heap and of the kernel memory over the last timed run, in bytes. */
+  readonly memory_growth_bytes: number;
+  /** The greedy tokens of the last run (the same every run: a correctness check across engines). */
+  readonly tokens: readonly number[];
+  /** The 1-minute load average when the run ended: how busy the machine was. */
+  readonly load_average: number;
+}
+
+function parsePositiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!/^[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed <= 0) {
+    throw new CommanderArgumentError('expected a positive integer.');
+  }
+  return parsed;
+}
+
+function parseCount(value: string): number {
+  const parsed = Number(value);
+  if (!/^[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(parsed)) {
+    throw new CommanderArgumentError('expected an integer >= 0.');
+  }
+  return parsed;
+}
+
+/**
+ * The prompt the benchmark feeds: the reference harness's linear congruential sequence over the
+ * non-special ids (`259 ..`: the first 259 ids of a SentencePiece vocabulary are control and byte
+ * tokens), so that `bench/llamacpp/bench.mjs` evaluates the very same ids (`bench/prompt.mjs`).
+ */
+export function benchPrompt(length: number, vocabSize: number): number[] {
+  const prompt: number[] = [];
+  let state = 12345;
+  const first = vocabSize > 259 ? 259 : 0;
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    prompt.push(first + (state % (vocabSize - first)));
+  }
+  return prompt;
+}
+
+/**
+ * `fs2 bench <card|dir>`: measures, in this process, the load time (card name to a ready model),
+ * the prefill rate (the prompt in one batch, up to the first generated token), the decode rate
+ * (greedy, one token per step, KV cache), the peak RSS and the memory high-water marks. Warm-up
+ * runs come first; the rates are medians of `--runs`. `--json` prints one object ({@link BenchResult}).
+ */
+export function registerBenchCommand(program: Command, context: CommandContext): void {
+  const command = program
+    .command('bench')
+    .description('measure load time, prefill and decode tokens/s and peak memory of a model')
+    .argument('<model>', 'a model card name, or a checkpoint folder without a card')
+    .option('--prompt-tokens <n>', 'prompt length (one prefill batch)', parsePositiveInteger, 128)
+    .option('--new-tokens <n>', 'greedy decode steps after the prompt', parsePositiveInteger, 64)
+    .option('--warmup <n>', 'untimed runs before the timed ones', parseCount, 1)
+    .option('--runs <n>', 'timed runs (the rates are their medians)', parsePositiveInteger, 3)
+    .addOption(new Option('--tp <n>', 'tensor-parallel workers (1: this process alone)').argParser(parsePositiveInteger).default(1))
+    .option('--threads <n>', "threads of fs2's CPU kernels (default: min(cores, 4))", parsePositiveInteger)
+    .option('--no-kernels', "run linear layers on TF.js's matMul instead of fs2's CPU kernels")
+    .option('--json', 'print one JSON object instead of a table');
+  for (const option of modelOptions()) {
+    command.addOption(option);
+  }
+  command.action(async (target: string, options: BenchOptions) => {
+    await bench(context, target, options);
+  });
+}
+
+async function bench(context: CommandContext, target: string, options: BenchOptions): Promise<void> {
+  if (options.tp !== 1) {
+    throw new NotSupportedError(`\`--tp ${options.tp}\` needs fs2's tensor-parallel runtime, which this build does not have; run with \`--tp 1\`.`);
+  }
+  configureCpuKernels({ enabled: options.kernels, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const start = performance.now();
+  const loaded = await loadCausalLM(context, target, options);
+  const loadS = (performance.now() - start) / 1000;
+  const { model } = loaded;
+  try {
+    const { vocabSize, maxSeqLen } = model.config;
+    const length = options.promptTokens + options.newTokens;
+    if (length > Math.min(model.maxCacheLength, maxSeqLen)) {
+      throw new InvalidArgumentError(
+        'prompt-tokens',
+        `A prompt of ${options.promptTokens} tokens and ${options.newTokens} new tokens need ${length} positions, but the model holds at most ${Math.min(model.maxCacheLength, maxSeqLen)}.`,
+      );
+    }
+    const prompt = benchPrompt(options.promptTokens, vocabSize);
+    const cache = model.createCache({ capacity: length });
+    try {
+      let firstPrefillS = Number.NaN;
+      const prefillRates: number[] = [];
+      const decodeRates: number[] = [];
+      let tokens: number[] = [];
+      let tensorGrowth = 0;
+      let memoryGrowth = 0;
+      for (let run = 0; run < options.warmup + options.runs; run++) {
+        const tensorsBefore = tf.memory().numTensors;
+        const memoryBefore = wasmHeapBytes() + kernelMemoryBytes();
+        const timing = runOnce(model, cache, prompt, options.newTokens);
+        if (run === 0) {
+          firstPrefillS = timing.prefillS;
+        }
+        tensorGrowth = tf.memory().numTensors - tensorsBefore;
+        memoryGrowth = wasmHeapBytes() + kernelMemoryBytes() - memoryBefore;
+        tokens = timing.tokens;
+        if (run >= options.warmup) {
+          prefillRates.push(options.promptTokens / timing.prefillS);
+          decodeRates.push(options.newTokens / timing.decodeS);
+        }
+      }
+      const parameters = model.numParameters();
+      const result: BenchResult = {
+        engine: 'fs2',
+        model: target,
+        device: model.device?.name ?? 'none',
+        tp: options.tp,
+        threads: options.kernels && model.device?.backendName === 'wasm' ? getCpuKernels().threads : 0,
+        parameters,
+        weight_bytes: parameters * 4,
+        prompt_tokens: options.promptTokens,
+        new_tokens: options.newTokens,
+        warmup: options.warmup,
+        runs: options.runs,
+        load_s: loadS,
+        first_prefill_s: firstPrefillS,
+        prefill_tok_s: median(prefillRates),
+        decode_tok_s: median(decodeRates),
+        prefill_tok_s_runs: prefillRates,
+        decode_tok_s_runs: decodeRates,
+        peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+        wasm_heap_bytes: wasmHeapBytes(),
+        kernel_memory_bytes: kernelMemoryBytes(),
+        tensor_growth: tensorGrowth,
+        memory_growth_bytes: memoryGrowth,
+        tokens,
+        load_average: loadavg()[0] as number,
+      };
+      context.options.stdout.write(options.json === true ? `${JSON.stringify(result)}\n` : formatResult(result));
+    } finally {
+      cache.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** One prefill of `prompt` into the (reset) cache, then `newTokens` greedy steps. */
+function runOnce(
+  model: TransformerDecoderModel,
+  cache: KVCache,
+  prompt: readonly number[],
+  newTokens: number,
+): { prefillS: number; decodeS: number; tokens: number[] } {
+  cache.reset();
+  const t0 = performance.now();
+  let token = nextToken(model.prefill(prompt, cache));
+  const t1 = performance.now();
+  const tokens = [token];
+  for (let i = 0; i < newTokens; i++) {
+    token = nextToken(model.forward([token], { cache, logits: 'last' }));
+    tokens.push(token);
+  }
+  const t2 = performance.now();
+  return { prefillS: (t1 - t0) / 1000, decodeS: (t2 - t1) / 1000, tokens };
+}
+
+function nextToken(logits: tf.Tensor): number {
+  try {
+    return argMax(logits.dataSync() as Float32Array);
+  } finally {
+    logits.dispose();
+  }
+}
+
+/** The size of the TF.js wasm heap (0 when wasm is not the active backend). */
+function wasmHeapBytes(): number {
+  const backend = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return backend.wasm?.HEAPU8?.buffer.byteLength ?? 0;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function formatResult(r: BenchResult): string {
+  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  return [
+    `model            ${r.model} (${(r.parameters / 1e6).toFixed(1)}M parameters, ${mb(r.weight_bytes)} f32) on ${r.device}` +
+      (r.threads > 0 ? `, fs2 CPU kernels on ${r.threads} thread(s)` : ''),
+    `load             ${r.load_s.toFixed(3)} s`,
+    `first prefill    ${r.first_prefill_s.toFixed(3)} s`,
+    `prefill          ${r.prefill_tok_s.toFixed(1)} tok/s (${r.prompt_tokens} tokens; runs: ${r.prefill_tok_s_runs.map((v) => v.toFixed(1)).join(', ')})`,
+    `decode           ${r.decode_tok_s.toFixed(1)} tok/s (${r.new_tokens} steps; runs: ${r.decode_tok_s_runs.map((v) => v.toFixed(1)).join(', ')})`,
+    `peak RSS         ${mb(r.peak_rss_bytes)} (${(r.peak_rss_bytes / r.weight_bytes).toFixed(2)}x the weights)`,
+    `wasm heap        ${mb(r.wasm_heap_bytes)}`,
+    `kernel memory    ${mb(r.kernel_memory_bytes)}`,
+    `tensor growth    ${r.tensor_growth}`,
+    `memory growth    ${r.memory_growth_bytes} bytes`,
+    `load average     ${r.load_average.toFixed(2)}`,
+    '',
+  ].join('\n');
+}

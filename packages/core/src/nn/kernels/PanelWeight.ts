@@ -1,0 +1,216 @@
+import * as tf from '@tensorflow/tfjs';
+
+import { InternalError } from '../../errors/Fs2Error.js';
+import type { Device } from '../devices/Device.js';
+import { PANEL_WIDTH, type CpuKernels } from './CpuKernels.js';
+
+/** One output block of a {@link PanelWeight}: its columns and a factor folded in at load. */
+export interface PanelPart {
+  readonly columns: number;
+  /** Default 1. */
+  readonly scale?: number;
+}
+
+/** Floats copied into kernel memory per packing call while loading: bounds the scratch to 4 MiB. */
+const PACK_CHUNK_FLOATS = 1 << 20;
+
+/**
+ * A linear layer's weight `[in, out]` (and bias `[out]`) in the CPU kernels' memory, laid out in
+ * panels (see kernels.c), assembled from one or more column blocks (fused q/k/v, gate/inner) as
+ * they arrive: the weight is held once, in the layout the product streams.
+ */
+export class PanelWeight {
+  readonly outDim: number;
+  readonly panels: number;
+  private readonly offsets: number[];
+  private weightPtr = 0;
+  private biasPtr = 0;
+  private readonly weightArrived: boolean[];
+  private readonly biasArrived: boolean[];
+  private disposed = false;
+
+  constructor(
+    readonly kernels: CpuKernels,
+    readonly inDim: number,
+    readonly parts: readonly PanelPart[],
+    readonly hasBias: boolean,
+  ) {
+    let offset = 0;
+    this.offsets = parts.map((p) => {
+      const start = offset;
+      offset += p.columns;
+      return start;
+    });
+    this.outDim = offset;
+    this.panels = Math.ceil(offset / PANEL_WIDTH);
+    this.weightArrived = parts.map(() => false);
+    this.biasArrived = parts.map(() => !hasBias);
+  }
+
+  /** Floats per output row in the kernels' layout (the out dimension rounded up to whole panels). */
+  get stride(): number {
+    return this.panels * PANEL_WIDTH;
+  }
+
+  /** Whether every part's weight (and bias) has arrived. */
+  get complete(): boolean {
+    return this.weightArrived.every(Boolean) && this.biasArrived.every(Boolean);
+  }
+
+  /** Whether part `index`'s weight has arrived. */
+  weightReceived(index: number): boolean {
+    return this.weightArrived[index] === true;
+  }
+
+  /** Whether part `index`'s bias has arrived. */
+  biasReceived(index: number): boolean {
+    return this.biasArrived[index] === true && this.hasBias;
+  }
+
+  /** Part `index`'s weight, row-major `[in, columns]` (fs2's layout). */
+  receiveWeight(index: number, data: Float32Array): void {
+    const part = this.part(index);
+    const k = this.inDim;
+    const cols = part.columns;
+    this.allocate();
+    const rowsPerChunk = Math.max(1, Math.floor(PACK_CHUNK_FLOATS / cols));
+    const scratch = this.kernels.alloc(Math.min(k, rowsPerChunk) * cols * 4);
+    try {
+      for (let k0 = 0; k0 < k; k0 += rowsPerChunk) {
+        const k1 = Math.min(k, k0 + rowsPerChunk);
+        this.kernels.f32(scratch, (k1 - k0) * cols).set(data.subarray(k0 * cols, k1 * cols));
+        this.kernels.packInOut(scratch, k, cols, this.weightPtr, this.offsets[index] as number, part.scale ?? 1, k0, k1);
+      }
+    } finally {
+      this.kernels.free(scratch);
+    }
+    this.weightArrived[index] = true;
+  }
+
+  /** Part `index`'s bias, `[columns]`. */
+  receiveBias(index: number, data: Float32Array): void {
+    const part = this.part(index);
+    if (!this.hasBias) {
+      throw new InternalError('A bias arrived for a panel weight without one.');
+    }
+    this.allocate();
+    const scale = part.scale ?? 1;
+    const view = this.kernels.f32(this.biasPtr + (this.offsets[index] as number) * 4, part.columns);
+    for (let i = 0; i < part.columns; i++) {
+      view[i] = (data[i] as number) * scale;
+    }
+    this.biasArrived[index] = true;
+  }
+
+  /** Part `index`'s weight read back, `[in, columns]`, the scale divided out (a fresh array). */
+  readWeight(index: number): Float32Array {
+    const part = this.part(index);
+    this.assertComplete();
+    const k = this.inDim;
+    const cols = part.columns;
+    const out = new Float32Array(k * cols);
+    const scratch = this.kernels.alloc(k * cols * 4);
+    try {
+      this.kernels.unpackInOut(this.weightPtr, k, cols, scratch, this.offsets[index] as number);
+      out.set(this.kernels.f32(scratch, k * cols));
+    } finally {
+      this.kernels.free(scratch);
+    }
+    return divide(out, part.scale ?? 1);
+  }
+
+  /** Part `index`'s bias read back, the scale divided out (a fresh array). */
+  readBias(index: number): Float32Array {
+    const part = this.part(index);
+    this.assertComplete();
+    const offset = this.offsets[index] as number;
+    return divide(this.kernels.f32(this.biasPtr + offset * 4, part.columns).slice(), part.scale ?? 1);
+  }
+
+  /** `x` `[n, in]` → `[n, out]`, a new tensor on the active backend. */
+  apply(x: tf.Tensor2D, device: Device): tf.Tensor2D {
+    this.assertComplete();
+    const kernels = this.kernels;
+    const [n] = x.shape;
+    const k = this.inDim;
+    const stride = this.stride;
+    const a = kernels.alloc(n * k * 4);
+    const c = kernels.alloc(n * stride * 4);
+    try {
+      const input = device.provider.storageView(x) ?? (x.dataSync() as Float32Array);
+      kernels.f32(a, n * k).set(input);
+      kernels.matmul(a, n, k, this.weightPtr, this.biasPtr, c, this.panels);
+      let values = kernels.f32(c, n * stride);
+      if (stride !== this.outDim) {
+        const compact = new Float32Array(n * this.outDim);
+        for (let r = 0; r < n; r++) {
+          compact.set(values.subarray(r * stride, r * stride + this.outDim), r * this.outDim);
+        }
+        values = compact;
+      } else if (device.provider.uploadAliasesData) {
+        values = values.slice();
+      }
+      return tf.tensor2d(values, [n, this.outDim]);
+    } finally {
+      kernels.free(c);
+      kernels.free(a);
+    }
+  }
+
+  /** Frees the kernel memory; the weight must be received again before use. */
+  dispose(): void {
+    if (this.weightPtr !== 0) {
+      this.kernels.free(this.weightPtr);
+      this.weightPtr = 0;
+    }
+    if (this.biasPtr !== 0) {
+      this.kernels.free(this.biasPtr);
+      this.biasPtr = 0;
+    }
+    this.weightArrived.fill(false);
+    this.biasArrived.fill(!this.hasBias);
+    this.disposed = true;
+  }
+
+  /** Whether {@link PanelWeight.dispose} has run since the last receive. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private part(index: number): PanelPart {
+    const part = this.parts[index];
+    if (part === undefined) {
+      throw new InternalError(`A panel weight has no part ${index}.`);
+    }
+    return part;
+  }
+
+  private allocate(): void {
+    this.disposed = false;
+    if (this.weightPtr === 0) {
+      const floats = this.inDim * this.stride;
+      this.weightPtr = this.kernels.alloc(floats * 4);
+      // The padding columns of the last panel must hold numbers (they are multiplied, then dropped).
+      this.kernels.f32(this.weightPtr, floats).fill(0);
+    }
+    if (this.hasBias && this.biasPtr === 0) {
+      this.biasPtr = this.kernels.alloc(this.stride * 4);
+      this.kernels.f32(this.biasPtr, this.stride).fill(0);
+    }
+  }
+
+  private assertComplete(): void {
+    if (!this.complete) {
+      throw new InternalError('A panel weight is used before all of its parts were loaded.');
+    }
+  }
+}
+
+function divide(values: Float32Array, scale: number): Float32Array {
+  if (scale !== 1) {
+    for (let i = 0; i < values.length; i++) {
+      values[i] = (values[i] as number) / scale;
+    }
+  }
+  return values;
+}
