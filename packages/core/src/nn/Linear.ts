@@ -143,6 +143,11 @@ export class Linear extends Module {
     return this.panel;
   }
 
+  /** The weight in the CPU kernels' memory, when it was loaded there (see `configureCpuKernels`). */
+  get panelWeight(): PanelWeight | undefined {
+    return this.panel;
+  }
+
   /** `x` `[n, in]` → `[n, out]`. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     if (this.panel !== undefined && this.panelDevice !== undefined) {

@@ -6,9 +6,11 @@ import type { Device } from './devices/Device.js';
 import type { HeapReservation } from './devices/HeapLedger.js';
 import { Embedding } from './Embedding.js';
 import { ModelNotLoadedError, type MemoryBreakdown } from './errors.js';
-import { estimateDecoderMemory } from './estimateDecoderMemory.js';
+import { cpuKernelsMemory, estimateDecoderMemory } from './estimateDecoderMemory.js';
 import { generate, type GeneratedToken, type GenerationOptions, type GenerationResult } from './generate.js';
 import type { AttentionContext } from './GroupedQueryAttention.js';
+import { CpuDecoder } from './kernels/CpuDecoder.js';
+import { cpuKernelsEnabledFor, cpuKernelsFor, cpuKernelsLedger } from './kernels/cpuKernelsRegistry.js';
 import { KVCache, kvCacheBytes } from './KVCache.js';
 import { Linear } from './Linear.js';
 import { loadModuleState, type StateEntry, type StateSource } from './loadModuleState.js';
@@ -105,6 +107,8 @@ export class TransformerDecoderModel extends Module {
   readonly finalProj: Linear | undefined;
   readonly rotary: RotaryEncoder;
   private readonly reservation: HeapReservation | undefined;
+  private readonly kernelReservation: HeapReservation | undefined;
+  private cpu: CpuDecoder | undefined;
   private state: 'empty' | 'loaded' | 'disposed' = 'empty';
 
   /**
@@ -148,6 +152,11 @@ export class TransformerDecoderModel extends Module {
     if (this.device !== undefined) {
       const estimate = this.memoryEstimate();
       this.device.ledger.check('the model', estimate);
+      if (cpuKernelsEnabledFor(this.device)) {
+        const kernels = cpuKernelsMemory(c, { cacheLength: this.maxCacheLength, prefillChunkSize: this.prefillChunkSize });
+        cpuKernelsLedger.check('the model', kernels);
+        this.kernelReservation = cpuKernelsLedger.reserve('the model', { ...kernels, kvCache: 0 });
+      }
       this.reservation = this.device.ledger.reserve('the model', { ...estimate, kvCache: 0 });
     }
   }
@@ -165,6 +174,7 @@ export class TransformerDecoderModel extends Module {
       packsMatMulWeights: this.device?.provider.packsMatMulWeights ?? true,
       cacheLength: this.maxCacheLength,
       prefillChunkSize: this.prefillChunkSize,
+      cpuKernels: this.device !== undefined && cpuKernelsEnabledFor(this.device),
     });
   }
 
@@ -184,8 +194,24 @@ export class TransformerDecoderModel extends Module {
   async loadState(source: StateSource): Promise<void> {
     const device = this.requireDevice();
     this.state = 'empty';
+    this.cpu?.dispose();
+    this.cpu = undefined;
     await loadModuleState(this, source, device);
+    const kernels = cpuKernelsFor(device);
+    if (kernels !== undefined) {
+      try {
+        this.cpu = CpuDecoder.maybeCreate(kernels, device, this);
+      } catch (error) {
+        this.unload();
+        throw error;
+      }
+    }
     this.state = 'loaded';
+  }
+
+  /** Whether a sequence at a time runs as one pass on fs2's CPU kernels (see `CpuDecoder`). */
+  get runsOnCpuKernels(): boolean {
+    return this.cpu !== undefined;
   }
 
   /**
@@ -240,11 +266,13 @@ export class TransformerDecoderModel extends Module {
       );
     }
     device.assertActive();
-    const reservation = device.ledger.reserve(`a KV cache of ${capacity} positions for ${batchSize} sequence(s)`, {
+    const what = `a KV cache of ${capacity} positions for ${batchSize} sequence(s)`;
+    const kernels = batchSize === 1 ? this.cpu?.kernels : undefined;
+    const reservation = (kernels === undefined ? device.ledger : cpuKernelsLedger).reserve(what, {
       kvCache: kvCacheBytes(this.config, capacity, batchSize),
     });
     try {
-      return new KVCache(device, this.config, capacity, batchSize, reservation);
+      return new KVCache(device, this.config, capacity, batchSize, reservation, kernels);
     } catch (error) {
       reservation.release();
       throw error;
@@ -288,7 +316,14 @@ export class TransformerDecoderModel extends Module {
     }
     this.unload();
     this.reservation?.release();
+    this.kernelReservation?.release();
     this.state = 'disposed';
+  }
+
+  override unload(): void {
+    this.cpu?.dispose();
+    this.cpu = undefined;
+    super.unload();
   }
 
   private requireDevice(): Device {
@@ -369,6 +404,12 @@ export class TransformerDecoderModel extends Module {
         'tokens',
         `Positions ${start} to ${start + length - 1} exceed the model's \`maxSeqLen\` (${c.maxSeqLen}).`,
       );
+    }
+    if (this.cpu !== undefined && batchSize === 1 && (cache === undefined || cache.kernels === this.cpu.kernels)) {
+      return this.cpu.run(ids, cache, logits);
+    }
+    if (cache?.kernels !== undefined) {
+      throw new InvalidArgumentError('cache', "The KV cache lives in the CPU kernels' memory, which this model does not run on.");
     }
     const keyStart = cache === undefined ? 0 : firstAttendedKey(start, c.slidingWindow);
     const maskValues = attentionMask(start, length, keyStart, c.slidingWindow);

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 import { InternalError } from '../../errors/Fs2Error.js';
+import { HeapBudgetExceededError } from '../errors.js';
 import { KERNELS_WASM_BASE64 } from './kernelsWasm.js';
 
 /** Floats per weight panel (kernels.c `NR`). */
@@ -219,7 +220,7 @@ export class CpuKernels {
   /**
    * A block of at least `bytes` bytes (64-byte aligned, contents undefined); its address.
    *
-   * @throws RangeError when the kernel memory cannot grow that far.
+   * @throws HeapBudgetExceededError when the kernel memory cannot grow that far.
    */
   alloc(bytes: number): number {
     const size = alignUp(Math.max(bytes, 1), ALIGN);
@@ -239,8 +240,13 @@ export class CpuKernels {
     const ptr = this.top;
     const end = ptr + size;
     if (end > KERNEL_MEMORY_MAX_BYTES) {
-      throw new RangeError(
-        `The CPU kernel memory cannot grow to ${end} bytes (the limit is ${KERNEL_MEMORY_MAX_BYTES}); ${this.allocatedBytes} bytes are in use.`,
+      throw new HeapBudgetExceededError(
+        'wasm (fs2 CPU kernels)',
+        'a block of the CPU kernels',
+        size,
+        Math.max(0, KERNEL_MEMORY_MAX_BYTES - this.top),
+        KERNEL_MEMORY_MAX_BYTES,
+        {},
       );
     }
     if (end > this.memory.buffer.byteLength) {

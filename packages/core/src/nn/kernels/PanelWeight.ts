@@ -127,19 +127,40 @@ export class PanelWeight {
     return divide(this.kernels.f32(this.biasPtr + offset * 4, part.columns).slice(), part.scale ?? 1);
   }
 
+  /** The address of the panels in the kernels' memory (0 before any part arrived). */
+  get weightAddress(): number {
+    return this.weightPtr;
+  }
+
+  /** The address of the bias (`stride` floats), or 0 without one. */
+  get biasAddress(): number {
+    return this.biasPtr;
+  }
+
   /** `x` `[n, in]` → `[n, out]`, a new tensor on the active backend. */
   apply(x: tf.Tensor2D, device: Device): tf.Tensor2D {
     this.assertComplete();
     const kernels = this.kernels;
     const [n] = x.shape;
     const k = this.inDim;
-    const stride = this.stride;
     const a = kernels.alloc(n * k * 4);
-    const c = kernels.alloc(n * stride * 4);
     try {
       const input = device.provider.storageView(x) ?? (x.dataSync() as Float32Array);
       kernels.f32(a, n * k).set(input);
-      kernels.matmul(a, n, k, this.weightPtr, this.biasPtr, c, this.panels);
+      return this.matmulToTensor(a, n, device);
+    } finally {
+      kernels.free(a);
+    }
+  }
+
+  /** The rows `[n, in]` at `a` in the kernels' memory times this weight, as a new `[n, out]` tensor. */
+  matmulToTensor(a: number, n: number, device: Device): tf.Tensor2D {
+    this.assertComplete();
+    const kernels = this.kernels;
+    const stride = this.stride;
+    const c = kernels.alloc(n * stride * 4);
+    try {
+      kernels.matmul(a, n, this.inDim, this.weightPtr, this.biasPtr, c, this.panels);
       let values = kernels.f32(c, n * stride);
       if (stride !== this.outDim) {
         const compact = new Float32Array(n * this.outDim);
@@ -153,7 +174,6 @@ export class PanelWeight {
       return tf.tensor2d(values, [n, this.outDim]);
     } finally {
       kernels.free(c);
-      kernels.free(a);
     }
   }
 

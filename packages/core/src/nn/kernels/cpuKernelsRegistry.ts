@@ -1,6 +1,16 @@
 import { InvalidArgumentError } from '../../errors/Fs2Error.js';
 import type { Device } from '../devices/Device.js';
-import { CpuKernels } from './CpuKernels.js';
+import { HeapLedger } from '../devices/HeapLedger.js';
+import { CpuKernels, KERNEL_MEMORY_MAX_BYTES } from './CpuKernels.js';
+
+/** The device name the CPU kernels' memory is reported under in memory errors. */
+export const CPU_KERNELS_MEMORY_NAME = 'wasm (fs2 CPU kernels)';
+
+/**
+ * The budget of the CPU kernels' memory (its own wasm32 space, beside TF.js's heap), which models
+ * reserve their linear weights and KV caches from before allocating.
+ */
+export const cpuKernelsLedger: HeapLedger = new HeapLedger(CPU_KERNELS_MEMORY_NAME, KERNEL_MEMORY_MAX_BYTES - 2 ** 26);
 
 /** Options of {@link configureCpuKernels}. */
 export interface CpuKernelsConfig {
@@ -50,9 +60,14 @@ export function getCpuKernels(): CpuKernels {
   return kernels;
 }
 
-/** The CPU kernels a module on `device` should use: on the `wasm` device while enabled, else none. */
+/** Whether modules on `device` run on the CPU kernels: the `wasm` device, while enabled. Starts nothing. */
+export function cpuKernelsEnabledFor(device: Device): boolean {
+  return enabled && device.backendName === 'wasm';
+}
+
+/** The CPU kernels a module on `device` should use (started on first use), or none (see {@link cpuKernelsEnabledFor}). */
 export function cpuKernelsFor(device: Device): CpuKernels | undefined {
-  return enabled && device.backendName === 'wasm' ? getCpuKernels() : undefined;
+  return cpuKernelsEnabledFor(device) ? getCpuKernels() : undefined;
 }
 
 /** The size of the CPU kernels' memory (0 before they start): weights, scratch and the control block. */
