@@ -219,7 +219,12 @@ export class CpuDecoder {
       const from = s.x + (t - rows) * d * 4;
       fn.rmsnorm(from, d, s.h, d, this.finalNorm, d, c.normEps, 0, rows);
       const out = this.head.matmulToTensor(s.h, rows, this.device);
-      return logits === 'last' ? out : tf.tidy(() => tf.reshape(out, [1, t, c.vocabSize]));
+      if (logits === 'last') {
+        return out;
+      }
+      const reshaped = tf.reshape(out, [1, t, c.vocabSize]);
+      out.dispose();
+      return reshaped;
     } finally {
       for (let i = allocations.length - 1; i >= 0; i--) {
         kernels.free(allocations[i] as number);
