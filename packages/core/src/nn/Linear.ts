@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Device } from './devices/Device.js';
 import { cpuKernelsFor } from './kernels/cpuKernelsRegistry.js';
 import { PanelWeight } from './kernels/PanelWeight.js';
+import type { StateRows } from './loadModuleState.js';
 import { FusedParameter, Module, type ParameterSlot } from './Module.js';
 
 /** One output block of a {@link Linear}: an fs2 projection name and its width. */
@@ -111,6 +112,14 @@ export class Linear extends Module {
         } else {
           panel.receiveBias(index, data);
         }
+      },
+      receiveRows(rows: StateRows, device: Device) {
+        const panel = self.panelFor(device);
+        if (panel === undefined || kind === 'bias') {
+          return false;
+        }
+        panel.receiveWeightRows(index, rows.reader, rows.layout === 'transposed');
+        return true;
       },
       read() {
         const panel = self.panel;

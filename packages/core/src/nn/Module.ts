@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { InternalError } from '../errors/Fs2Error.js';
 import type { Device } from './devices/Device.js';
-import type { StateEntry } from './loadModuleState.js';
+import type { StateEntry, StateRows } from './loadModuleState.js';
 
 /**
  * One named parameter of a module, in fs2's layout (linear weights `[in, out]`), as a state gives
@@ -21,6 +21,12 @@ export interface ParameterSlot {
    * afterwards: a slot copies what it keeps.
    */
   receive(data: Float32Array, device: Device): void;
+  /**
+   * Takes the parameter's values as rows of a file (see `StateEntry.rows`, already checked against
+   * `shape`), streaming them into place; returns `false`, having done nothing, when it cannot (the
+   * caller then gives `data` to {@link ParameterSlot.receive}). Optional.
+   */
+  receiveRows?(rows: StateRows, device: Device): boolean;
   /**
    * The parameter's current data read back from the device, in fs2 layout and `shape` (undoing any
    * storage transform, fusion or folded scale), as a fresh array.
@@ -73,6 +79,33 @@ export class Parameter implements ParameterSlot {
   read(): Float32Array {
     const stored = readTensor(this.tensor());
     return this.transform === undefined ? stored : this.transform.invert(stored);
+  }
+
+  /**
+   * Without a transform, on a device whose storage can be written (wasm, cpu): allocates the tensor
+   * on the device and reads the rows straight into it (no copy of the whole tensor in JS memory,
+   * js-ecosystem.md §2.4).
+   */
+  receiveRows(rows: StateRows, device: Device): boolean {
+    if (this.transform !== undefined || rows.layout !== 'fs2') {
+      return false;
+    }
+    // tf.fill runs on the device; tf.zeros would build the zeros in a JS array first.
+    const tensor = tf.fill([...this.shape], 0, 'float32');
+    const view = device.provider.storageView(tensor);
+    if (view === undefined) {
+      tensor.dispose();
+      return false;
+    }
+    try {
+      rows.reader.read(0, rows.reader.rows, view);
+    } catch (error) {
+      tensor.dispose();
+      throw error;
+    }
+    this.value?.dispose();
+    this.value = tensor;
+    return true;
   }
 
   /** The loaded tensor; an internal error when absent (the model checks loading first). */

@@ -1,3 +1,4 @@
+import type { TensorRowReader } from '../checkpoint/CheckpointReader.js';
 import { checkTensorShape } from '../checkpoint/checkTensorShape.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import { interleavedToRotateHalf, rotateHalfToInterleaved } from '../checkpoint/rotaryPermutation.js';
@@ -27,6 +28,8 @@ export interface DecoderCheckpointTensor {
   readonly key: string;
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** Row access in the file (see `SourceTensor.rows`), passed on as the entry's `rows`. Default: none. */
+  readonly rows?: TensorRowReader;
 }
 
 /** Options of {@link convertDecoderTensor}. */
@@ -67,6 +70,20 @@ export function convertDecoderTensor(tensor: DecoderCheckpointTensor, name: stri
   const linear = isDecoderLinearWeight(name, shape);
   const [rows, columns] = shape as [number, number];
   checkTensorShape(path, tensor.key, linear ? [columns, rows] : shape, tensor.shape);
+  if (tensor.rows !== undefined && options.interleavedRotary === undefined) {
+    // Renamed (and for a linear weight transposed) only: the model may stream the rows in place,
+    // and `data` (with its transposition) is computed only if it asks for it.
+    let converted: Float32Array | undefined;
+    return {
+      name,
+      shape: [...shape],
+      get data() {
+        converted ??= linear ? transpose2d(tensor.data, columns, rows) : tensor.data;
+        return converted;
+      },
+      rows: { layout: linear ? 'transposed' : 'fs2', reader: tensor.rows },
+    };
+  }
   let data = tensor.data;
   if (options.interleavedRotary !== undefined) {
     data = interleavedToRotateHalf(data, options.interleavedRotary.heads, options.interleavedRotary.headDim);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { InternalError } from '../../errors/Fs2Error.js';
+import type { TensorRowReader } from '../../checkpoint/CheckpointReader.js';
 import type { Device } from '../devices/Device.js';
 import { PANEL_WIDTH, type CpuKernels } from './CpuKernels.js';
 
@@ -80,6 +81,37 @@ export class PanelWeight {
         const k1 = Math.min(k, k0 + rowsPerChunk);
         this.kernels.f32(scratch, (k1 - k0) * cols).set(data.subarray(k0 * cols, k1 * cols));
         this.kernels.packInOut(scratch, k, cols, this.weightPtr, this.offsets[index] as number, part.scale ?? 1, k0, k1);
+      }
+    } finally {
+      this.kernels.free(scratch);
+    }
+    this.weightArrived[index] = true;
+  }
+
+  /**
+   * Part `index`'s weight streamed from a file, in chunks through the kernels' memory: rows of
+   * PyTorch's `[columns, in]` (`transposed`, laid out by `pack_out_in`) or of fs2's `[in, columns]`.
+   */
+  receiveWeightRows(index: number, reader: TensorRowReader, transposed: boolean): void {
+    const part = this.part(index);
+    const k = this.inDim;
+    const cols = part.columns;
+    this.allocate();
+    const rowLength = transposed ? k : cols;
+    const rows = transposed ? cols : k;
+    const rowsPerChunk = Math.max(1, Math.floor(PACK_CHUNK_FLOATS / rowLength));
+    const scratch = this.kernels.alloc(Math.min(rows, rowsPerChunk) * rowLength * 4);
+    const offset = this.offsets[index] as number;
+    const scale = part.scale ?? 1;
+    try {
+      for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+        const r1 = Math.min(rows, r0 + rowsPerChunk);
+        reader.read(r0, r1 - r0, this.kernels.f32(scratch, (r1 - r0) * rowLength));
+        if (transposed) {
+          this.kernels.packOutIn(scratch, k, this.weightPtr, offset, scale, r0, r1);
+        } else {
+          this.kernels.packInOut(scratch, k, cols, this.weightPtr, offset, scale, r0, r1);
+        }
       }
     } finally {
       this.kernels.free(scratch);
