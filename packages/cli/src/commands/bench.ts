@@ -5,8 +5,11 @@ import {
   InvalidArgumentError,
   NotSupportedError,
   argMax,
+  DEFAULT_DEVICE,
   configureCpuKernels,
+  cpuKernelsEnabledFor,
   getCpuKernels,
+  useDevice,
   kernelMemoryBytes,
   type KVCache,
   type TransformerDecoderModel,
@@ -43,7 +46,12 @@ export interface BenchResult {
   readonly new_tokens: number;
   readonly warmup: number;
   readonly runs: number;
-  /** Card name (or folder) to a model ready to run, in seconds. */
+  /**
+   * Starting fs2 (the DI world with its cards and extensions), the device and the CPU kernels'
+   * threads, in seconds: what `getLlama()` is to node-llama-cpp, not counted in `load_s`.
+   */
+  readonly init_s: number;
+  /** Card name (or folder) to a model ready to run, in seconds, in a started fs2. */
   readonly load_s: number;
   /** The first prefill after loading, in seconds (includes any one-time weight preparation). */
   readonly first_prefill_s: number;
@@ -134,9 +142,16 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
     throw new NotSupportedError(`\`--tp ${options.tp}\` needs fs2's tensor-parallel runtime, which this build does not have; run with \`--tp 1\`.`);
   }
   configureCpuKernels({ enabled: options.kernels, ...(options.threads === undefined ? {} : { threads: options.threads }) });
+  const init = performance.now();
+  const world = await context.openFairseq2();
+  const device = await useDevice(options.device ?? DEFAULT_DEVICE);
+  if (cpuKernelsEnabledFor(device)) {
+    getCpuKernels();
+  }
   const start = performance.now();
-  const loaded = await loadCausalLM(context, target, options);
+  const loaded = await loadCausalLM(context, target, options, world);
   const loadS = (performance.now() - start) / 1000;
+  const initS = (start - init) / 1000;
   const { model } = loaded;
   try {
     const { vocabSize, maxSeqLen } = model.config;
@@ -184,6 +199,7 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
         new_tokens: options.newTokens,
         warmup: options.warmup,
         runs: options.runs,
+        init_s: initS,
         load_s: loadS,
         first_prefill_s: firstPrefillS,
         prefill_tok_s: median(prefillRates),
@@ -252,6 +268,7 @@ function formatResult(r: BenchResult): string {
   return [
     `model            ${r.model} (${(r.parameters / 1e6).toFixed(1)}M parameters, ${mb(r.weight_bytes)} f32) on ${r.device}` +
       (r.threads > 0 ? `, fs2 CPU kernels on ${r.threads} thread(s)` : ''),
+    `init             ${r.init_s.toFixed(3)} s (fs2, device, kernel threads)`,
     `load             ${r.load_s.toFixed(3)} s`,
     `first prefill    ${r.first_prefill_s.toFixed(3)} s`,
     `prefill          ${r.prefill_tok_s.toFixed(1)} tok/s (${r.prompt_tokens} tokens; runs: ${r.prefill_tok_s_runs.map((v) => v.toFixed(1)).join(', ')})`,

@@ -79,8 +79,14 @@ function asPath(context: CommandContext, target: string): string | undefined {
  *
  * @throws ModelNotKnownError (exit 2) when `target` is neither a path nor a card; every loading error.
  */
-export async function loadCausalLM(context: CommandContext, target: string, options: ModelOptions): Promise<LoadedCausalLM> {
-  const resolver = await context.openFairseq2();
+export async function loadCausalLM(
+  context: CommandContext,
+  target: string,
+  options: ModelOptions,
+  /** The fs2 world to load in; default: a fresh one (`context.openFairseq2()`). */
+  world?: DependencyResolver,
+): Promise<LoadedCausalLM> {
+  const resolver = world ?? (await context.openFairseq2());
   const loader = resolver.resolve(GlobalModelLoader);
   const placement = options.device === undefined ? {} : { device: options.device };
   const folder = asPath(context, target);

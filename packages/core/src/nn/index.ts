@@ -122,9 +122,16 @@ export type { ConvertDecoderTensorOptions, DecoderCheckpointTensor, ExportDecode
 export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
-export { CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH } from './kernels/CpuKernels.js';
-export type { CpuKernelsOptions } from './kernels/CpuKernels.js';
-export { configureCpuKernels, cpuKernelsFor, getCpuKernels, kernelMemoryBytes } from './kernels/cpuKernelsRegistry.js';
+export { CPU_KERNELS_MEMORY_NAME, CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH } from './kernels/CpuKernels.js';
+export type { CpuKernelsOptions, KernelExports, ParallelKernel } from './kernels/CpuKernels.js';
+export {
+  configureCpuKernels,
+  cpuKernelsEnabledFor,
+  cpuKernelsFor,
+  cpuKernelsLedger,
+  getCpuKernels,
+  kernelMemoryBytes,
+} from './kernels/cpuKernelsRegistry.js';
 export type { CpuKernelsConfig } from './kernels/cpuKernelsRegistry.js';
 export { PanelWeight } from './kernels/PanelWeight.js';
 export type { PanelPart } from './kernels/PanelWeight.js';

@@ -1,10 +1,7 @@
 import { InvalidArgumentError } from '../../errors/Fs2Error.js';
 import type { Device } from '../devices/Device.js';
 import { HeapLedger } from '../devices/HeapLedger.js';
-import { CpuKernels, KERNEL_MEMORY_MAX_BYTES } from './CpuKernels.js';
-
-/** The device name the CPU kernels' memory is reported under in memory errors. */
-export const CPU_KERNELS_MEMORY_NAME = 'wasm (fs2 CPU kernels)';
+import { CPU_KERNELS_MEMORY_NAME, CpuKernels, KERNEL_MEMORY_MAX_BYTES } from './CpuKernels.js';
 
 /**
  * The budget of the CPU kernels' memory (its own wasm32 space, beside TF.js's heap), which models
