@@ -12,6 +12,7 @@ import {
   useDevice,
   kernelMemoryBytes,
   type KVCache,
+  type KernelTiming,
   type TransformerDecoderModel,
 } from '@fs2/core';
 import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
@@ -28,7 +29,14 @@ interface BenchOptions extends ModelOptions {
   readonly tp: number;
   readonly threads?: number;
   readonly kernels: boolean;
+  readonly profile?: boolean;
   readonly json?: boolean;
+}
+
+/** Where one phase of the last timed run went: kernel name -> calls and milliseconds. */
+export interface BenchPhaseProfile {
+  readonly total_ms: number;
+  readonly kernels: Record<string, KernelTiming>;
 }
 
 /** What `fs2 bench --json` prints (one object). */
@@ -76,6 +84,8 @@ export interface BenchResult {
   readonly tokens: readonly number[];
   /** The 1-minute load average when the run ended: how busy the machine was. */
   readonly load_average: number;
+  /** With `--profile`: the CPU kernels' time in the last run's prefill and decode. */
+  readonly profile?: { readonly prefill: BenchPhaseProfile; readonly decode: BenchPhaseProfile };
 }
 
 function parsePositiveInteger(value: string): number {
@@ -128,6 +138,7 @@ export function registerBenchCommand(program: Command, context: CommandContext):
     .addOption(new Option('--tp <n>', 'tensor-parallel workers (1: this process alone)').argParser(parsePositiveInteger).default(1))
     .option('--threads <n>', "threads of fs2's CPU kernels (default: min(cores, 4))", parsePositiveInteger)
     .option('--no-kernels', "run linear layers on TF.js's matMul instead of fs2's CPU kernels")
+    .option('--profile', "time every CPU kernel call of the last run (prefill and decode apart)")
     .option('--json', 'print one JSON object instead of a table');
   for (const option of modelOptions()) {
     command.addOption(option);
@@ -171,10 +182,29 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
       let tokens: number[] = [];
       let tensorGrowth = 0;
       let memoryGrowth = 0;
+      const kernels = options.profile === true && model.runsOnCpuKernels ? getCpuKernels() : undefined;
+      let profile: BenchResult['profile'];
       for (let run = 0; run < options.warmup + options.runs; run++) {
         const tensorsBefore = tf.memory().numTensors;
         const memoryBefore = wasmHeapBytes() + kernelMemoryBytes();
-        const timing = runOnce(model, cache, prompt, options.newTokens);
+        const last = run === options.warmup + options.runs - 1;
+        const phases: Partial<Record<'prefill' | 'decode', Map<string, KernelTiming>>> = {};
+        const hooks =
+          kernels === undefined || !last
+            ? undefined
+            : {
+                start: () => kernels.startProfile(),
+                stop: (phase: 'prefill' | 'decode') => {
+                  phases[phase] = kernels.stopProfile();
+                },
+              };
+        const timing = runOnce(model, cache, prompt, options.newTokens, hooks);
+        if (hooks !== undefined) {
+          profile = {
+            prefill: { total_ms: timing.prefillS * 1000, kernels: Object.fromEntries(phases.prefill ?? []) },
+            decode: { total_ms: timing.decodeS * 1000, kernels: Object.fromEntries(phases.decode ?? []) },
+          };
+        }
         if (run === 0) {
           firstPrefillS = timing.prefillS;
         }
@@ -213,6 +243,7 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
         memory_growth_bytes: memoryGrowth,
         tokens,
         load_average: loadavg()[0] as number,
+        ...(profile === undefined ? {} : { profile }),
       };
       context.options.stdout.write(options.json === true ? `${JSON.stringify(result)}\n` : formatResult(result));
     } finally {
@@ -229,18 +260,25 @@ function runOnce(
   cache: KVCache,
   prompt: readonly number[],
   newTokens: number,
+  hooks?: { start(): void; stop(phase: 'prefill' | 'decode'): void },
 ): { prefillS: number; decodeS: number; tokens: number[] } {
   cache.reset();
+  hooks?.start();
   const t0 = performance.now();
   let token = nextToken(model.prefill(prompt, cache));
   const t1 = performance.now();
+  hooks?.stop('prefill');
+  hooks?.start();
+  const t1b = performance.now();
   const tokens = [token];
   for (let i = 0; i < newTokens; i++) {
     token = nextToken(model.forward([token], { cache, logits: 'last' }));
     tokens.push(token);
   }
   const t2 = performance.now();
-  return { prefillS: (t1 - t0) / 1000, decodeS: (t2 - t1) / 1000, tokens };
+  hooks?.stop('decode');
+  const decodeS = (t2 - t1b) / 1000;
+  return { prefillS: (t1 - t0) / 1000, decodeS, tokens };
 }
 
 function nextToken(logits: tf.Tensor): number {
@@ -279,6 +317,27 @@ function formatResult(r: BenchResult): string {
     `tensor growth    ${r.tensor_growth}`,
     `memory growth    ${r.memory_growth_bytes} bytes`,
     `load average     ${r.load_average.toFixed(2)}`,
+    ...(r.profile === undefined
+      ? []
+      : [
+          '',
+          ...formatPhase(`prefill (${r.prompt_tokens} tokens)`, r.profile.prefill, 1),
+          '',
+          ...formatPhase(`decode (per step, ${r.new_tokens} steps)`, r.profile.decode, r.new_tokens),
+        ]),
     '',
   ].join('\n');
+}
+
+function formatPhase(title: string, phase: BenchPhaseProfile, per: number): string[] {
+  const rows = Object.entries(phase.kernels).sort((a, b) => b[1].ms - a[1].ms);
+  const inKernels = rows.reduce((total, [, t]) => total + t.ms, 0);
+  const line = (name: string, ms: number, calls?: number): string =>
+    `  ${name.padEnd(22)} ${(ms / per).toFixed(3).padStart(9)} ms ${((100 * ms) / phase.total_ms).toFixed(1).padStart(5)} %` +
+    (calls === undefined ? '' : `  ${(calls / per).toFixed(0)} call(s)`);
+  return [
+    `${title}: ${(phase.total_ms / per).toFixed(3)} ms`,
+    ...rows.map(([name, t]) => line(name, t.ms, t.calls)),
+    line('other (JS, TF.js)', phase.total_ms - inKernels),
+  ];
 }

@@ -123,7 +123,7 @@ export { ConfigFileReader, describeJson } from './ConfigFileReader.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export { CPU_KERNELS_MEMORY_NAME, CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH } from './kernels/CpuKernels.js';
-export type { CpuKernelsOptions, KernelExports, ParallelKernel } from './kernels/CpuKernels.js';
+export type { CpuKernelsOptions, KernelExports, KernelTiming, ParallelKernel } from './kernels/CpuKernels.js';
 export {
   configureCpuKernels,
   cpuKernelsEnabledFor,

@@ -139,6 +139,12 @@ for (;;) {
 }
 `;
 
+/** Calls of one kernel and their total wall time, in a profile. */
+export interface KernelTiming {
+  calls: number;
+  ms: number;
+}
+
 /** Options of {@link CpuKernels.create}. */
 export interface CpuKernelsOptions {
   /**
@@ -165,8 +171,10 @@ export interface CpuKernelsOptions {
 export class CpuKernels {
   readonly threads: number;
   private readonly memory: WasmMemory;
-  /** The kernels, to call on this thread alone. */
-  readonly fn: KernelExports;
+  /** The kernels, to call on this thread alone (timed while a profile runs, see {@link CpuKernels.startProfile}). */
+  fn: KernelExports;
+  private readonly rawFn: KernelExports;
+  private profile: Map<string, KernelTiming> | undefined;
   private readonly workers: Worker[] = [];
   private readonly control: Int32Array;
   private job = 0;
@@ -182,8 +190,9 @@ export class CpuKernels {
     this.threads = threads;
     this.memory = new WebAssemblyApi.Memory({ initial: 16, maximum: KERNEL_MEMORY_MAX_BYTES / PAGE, shared: true });
     const module = compileOptimized(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-    this.fn = new WebAssemblyApi.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
-    const heapBase = this.fn.__heap_base.value;
+    this.rawFn = new WebAssemblyApi.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.fn = this.rawFn;
+    const heapBase = this.rawFn.__heap_base.value;
     const controlOffset = alignUp(heapBase, ALIGN);
     this.control = new Int32Array(this.memory.buffer, controlOffset, CONTROL_INTS);
     this.top = alignUp(controlOffset + CONTROL_INTS * 4, ALIGN);
@@ -312,8 +321,58 @@ export class CpuKernels {
    * takes less of the work); returns when all are done.
    */
   parallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number): void {
+    if (this.profile === undefined) {
+      this.runParallel(op, args, units, chunks);
+      return;
+    }
+    const started = performance.now();
+    this.runParallel(op, args, units, chunks);
+    // Products by shape ([k] x [k, n]); attention as one entry.
+    this.record(op === 'matmul' ? `matmul ${args[2]}x${args[6]}` : op, performance.now() - started);
+  }
+
+  /**
+   * Starts timing every kernel call (wall time on this thread, products by shape), until
+   * {@link CpuKernels.stopProfile}: how `fs2 bench --profile` shows where a step goes.
+   */
+  startProfile(): void {
+    const profile = new Map<string, KernelTiming>();
+    this.profile = profile;
+    const timed: Record<string, unknown> = { ...this.rawFn };
+    for (const [name, value] of Object.entries(this.rawFn)) {
+      if (typeof value === 'function') {
+        const f = value as (...a: number[]) => void;
+        timed[name] = (...a: number[]) => {
+          const started = performance.now();
+          f(...a);
+          this.record(name, performance.now() - started);
+        };
+      }
+    }
+    this.fn = timed as unknown as KernelExports;
+  }
+
+  /** Stops the profile; kernel name -> calls and total milliseconds. */
+  stopProfile(): Map<string, KernelTiming> {
+    const profile = this.profile ?? new Map<string, KernelTiming>();
+    this.profile = undefined;
+    this.fn = this.rawFn;
+    return profile;
+  }
+
+  private record(name: string, ms: number): void {
+    const entry = this.profile?.get(name);
+    if (entry === undefined) {
+      this.profile?.set(name, { calls: 1, ms });
+    } else {
+      entry.calls++;
+      entry.ms += ms;
+    }
+  }
+
+  private runParallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number): void {
     this.assertOpen();
-    const fn = this.fn[op] as (...a: number[]) => void;
+    const fn = this.rawFn[op] as (...a: number[]) => void;
     const target = Math.max(1, Math.min(MAX_CHUNKS, units, chunks));
     const chunk = Math.ceil(units / target);
     const count = Math.ceil(units / chunk);
@@ -356,7 +415,7 @@ export class CpuKernels {
    * row `k0`) into columns `[col, col + cols)` of the panel weight at `w` (`k` rows), times `scale`.
    */
   packInOut(srcPtr: number, k: number, cols: number, w: number, col: number, scale: number, k0 = 0, k1 = k): void {
-    this.fn.pack_in_out(srcPtr, k, cols, w, col, scale, k0, k1);
+    this.rawFn.pack_in_out(srcPtr, k, cols, w, col, scale, k0, k1);
   }
 
   /**
@@ -364,12 +423,12 @@ export class CpuKernels {
    * at row `r0`) into columns `[col + r0, col + r1)` of the panel weight at `w` (`k` rows), times `scale`.
    */
   packOutIn(srcPtr: number, k: number, w: number, col: number, scale: number, r0: number, r1: number): void {
-    this.fn.pack_out_in(srcPtr, k, w, col, scale, r0, r1);
+    this.rawFn.pack_out_in(srcPtr, k, w, col, scale, r0, r1);
   }
 
   /** Columns `[col, col + cols)` of the panel weight at `w` (`k` rows) into `dst` as row-major `[k, cols]`. */
   unpackInOut(w: number, k: number, cols: number, dst: number, col: number): void {
-    this.fn.unpack_in_out(w, k, cols, dst, col);
+    this.rawFn.unpack_in_out(w, k, cols, dst, col);
   }
 
   /** Stops the workers; the kernels cannot be used afterwards. */
