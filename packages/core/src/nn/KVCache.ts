@@ -6,10 +6,20 @@ import { InternalError } from '../errors/Fs2Error.js';
 import { KVCacheOverflowError } from './errors.js';
 import type { CpuKernels } from './kernels/CpuKernels.js';
 
-/** Where one layer's keys and values live in the CPU kernels' memory: `[kvHeads, capacity, headDim]` each, row = position. */
+/**
+ * Where one layer's keys and values live in the CPU kernels' memory, per key/value head
+ * (`paddedCapacity * headDim` floats apart): keys in panels of 8 positions
+ * (`[paddedCapacity / 8][headDim][8]`), values in panels of 8 head dims
+ * (`[headDim / 8][paddedCapacity][8]`), as the kernels' products read them (see kernels.c).
+ */
 export interface KVCacheKernelBlocks {
   readonly keys: number;
   readonly values: number;
+}
+
+/** The capacity of a KV cache in the CPU kernels' memory, rounded up to whole panels of 8 positions. */
+export function paddedKernelCapacity(capacity: number): number {
+  return Math.ceil(capacity / 8) * 8;
 }
 
 /** The dimensions a {@link KVCache} is laid out by. */
@@ -70,10 +80,14 @@ export class KVCache {
       if (batchSize !== 1) {
         throw new InternalError(`A KV cache in the CPU kernels' memory holds one sequence, not ${batchSize}.`);
       }
-      const bytes = shape.numKvHeads * capacity * shape.headDim * 4;
+      const floats = shape.numKvHeads * paddedKernelCapacity(capacity) * shape.headDim;
       try {
         for (let layer = 0; layer < shape.numLayers; layer++) {
-          this.blocks.push({ keys: kernels.alloc(bytes), values: kernels.alloc(bytes) });
+          const blocks = { keys: kernels.alloc(floats * 4), values: kernels.alloc(floats * 4) };
+          this.blocks.push(blocks);
+          // Positions not written yet are multiplied by a probability of 0: they must be numbers.
+          kernels.f32(blocks.keys, floats).fill(0);
+          kernels.f32(blocks.values, floats).fill(0);
         }
       } catch (error) {
         this.freeBlocks();

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InternalError } from '../../errors/Fs2Error.js';
 import type { Device } from '../devices/Device.js';
 import type { Embedding } from '../Embedding.js';
-import type { KVCache } from '../KVCache.js';
+import { paddedKernelCapacity, type KVCache } from '../KVCache.js';
 import type { Linear } from '../Linear.js';
 import type { RMSNorm } from '../RMSNorm.js';
 import type { RotaryEncoder } from '../RotaryEncoder.js';
@@ -11,6 +11,9 @@ import type { ResolvedTransformerDecoderConfig } from '../TransformerDecoderConf
 import type { TransformerDecoderLayer } from '../TransformerDecoderLayer.js';
 import type { CpuKernels } from './CpuKernels.js';
 import { PanelWeight } from './PanelWeight.js';
+
+/** Query rows per attention tile in kernels.c (`TB`): the scores scratch is this many rows per query head. */
+const ATTENTION_TILE_ROWS = 64;
 
 /** The parts of a decoder the CPU forward pass reads (all loaded). */
 export interface CpuDecoderParts {
@@ -106,11 +109,11 @@ export class CpuDecoder {
   /**
    * The CPU forward pass of a loaded decoder whose linear layers live in `kernels`' memory, or
    * `undefined` when the model has something it does not run (a head width that is not a multiple
-   * of 4, a linear layer held by TF.js).
+   * of 8, a linear layer held by TF.js).
    */
   static maybeCreate(kernels: CpuKernels, device: Device, parts: CpuDecoderParts): CpuDecoder | undefined {
     const c = parts.config;
-    if (c.headDim % 4 !== 0) {
+    if (c.headDim % 8 !== 0) {
       return undefined;
     }
     const linears = parts.layers.flatMap((l) => [
@@ -147,7 +150,7 @@ export class CpuDecoder {
     const hd = c.headDim;
     const f = c.ffnInnerDim;
     const start = cache?.length ?? 0;
-    const capacity = cache?.capacity ?? t;
+    const capacity = paddedKernelCapacity(cache?.capacity ?? t);
     const first = this.layers[0] as LayerWeights;
     const qkvStride = first.qkv.stride;
     const projStride = first.output.stride;
@@ -171,12 +174,17 @@ export class CpuDecoder {
         proj: alloc(t * outStride),
         gateInner: alloc(t * gateInnerStride),
         act: alloc(t * f),
-        scores: alloc(kv * capacity),
+        scores: alloc(h * Math.min(ATTENTION_TILE_ROWS, t) * capacity),
         cos: alloc(t * hd),
         sin: alloc(t * hd),
       };
       if (cache === undefined) {
-        temporary = this.layers.map(() => ({ keys: alloc(kv * t * hd), values: alloc(kv * t * hd) }));
+        temporary = this.layers.map(() => {
+          const blocks = { keys: alloc(kv * capacity * hd), values: alloc(kv * capacity * hd) };
+          kernels.f32(blocks.keys, kv * capacity * hd).fill(0);
+          kernels.f32(blocks.values, kv * capacity * hd).fill(0);
+          return blocks;
+        });
       }
       this.embed(ids, s.x);
       const tables = this.parts.rotary.tableValues(start, t);
@@ -184,7 +192,6 @@ export class CpuDecoder {
       kernels.f32(s.sin, t * hd).set(tables.sin);
       const window = c.slidingWindow ?? 0;
       const group = h / kv;
-      // Chunks of attention: one key/value head each, or fewer when a prefill is short.
       for (let l = 0; l < this.layers.length; l++) {
         const w = this.layers[l] as LayerWeights;
         const blocks = temporary === undefined ? (cache as KVCache).kernelBlocks(l) : (temporary[l] as { keys: number; values: number });
@@ -198,8 +205,8 @@ export class CpuDecoder {
         kernels.parallel(
           'attention',
           [s.qkv, qkvStride, t, start, window, blocks.keys, blocks.values, capacity, hd, group, s.attn, h * hd, s.scores],
-          kv,
-          kv,
+          h,
+          h,
         );
         kernels.matmul(s.attn, t, h * hd, w.output.weightAddress, 0, s.proj, w.output.panels);
         fn.add_rows(s.x, d, s.proj, projStride, t, d);

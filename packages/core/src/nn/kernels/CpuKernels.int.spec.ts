@@ -221,13 +221,25 @@ describe.each([1, 2])('fs2 CPU kernels on %i thread(s)', (threads) => {
     const qkv = values(rows * ld, 80);
     const keys = values(kv * cap * hd, 81);
     const vals = values(kv * cap * hd, 82);
-    // The chunk's own keys and values go into the cache first, as the decoder does.
+    // The chunk's own keys and values go into the cache first, as the decoder does (positions
+    // before `start` hold earlier keys: here, whatever the random fill put there).
     const pqkv = put(kernels, qkv);
     const pk = put(kernels, keys);
     const pv = put(kernels, vals);
     kernels.fn.kv_write(pqkv, ld, rows, h, kv, hd, pk, pv, cap, start);
-    const K = kernels.f32(pk, keys.length).slice();
-    const V = kernels.f32(pv, vals.length).slice();
+    // Back to [kv, cap, hd] from the panel layouts (keys: panels of 8 positions, values: of 8 dims).
+    const kp = kernels.f32(pk, keys.length);
+    const vp = kernels.f32(pv, vals.length);
+    const K = new Float32Array(keys.length);
+    const V = new Float32Array(vals.length);
+    for (let g = 0; g < kv; g++) {
+      for (let j = 0; j < cap; j++) {
+        for (let d = 0; d < hd; d++) {
+          K[(g * cap + j) * hd + d] = kp[g * cap * hd + (Math.floor(j / 8) * hd + d) * 8 + (j % 8)] as number;
+          V[(g * cap + j) * hd + d] = vp[g * cap * hd + (Math.floor(d / 8) * cap + j) * 8 + (d % 8)] as number;
+        }
+      }
+    }
     for (let r = 0; r < rows; r++) {
       for (let g = 0; g < kv; g++) {
         for (let d = 0; d < hd; d++) {
@@ -237,8 +249,8 @@ describe.each([1, 2])('fs2 CPU kernels on %i thread(s)', (threads) => {
       }
     }
     const out = kernels.alloc(rows * h * hd * 4);
-    const scratch = kernels.alloc(kv * cap * 4);
-    kernels.parallel('attention', [pqkv, ld, rows, start, window, pk, pv, cap, hd, group, out, h * hd, scratch], kv, kv);
+    const scratch = kernels.alloc(h * rows * cap * 4);
+    kernels.parallel('attention', [pqkv, ld, rows, start, window, pk, pv, cap, hd, group, out, h * hd, scratch], h, h);
     const span = start + rows;
     const mask = new Float32Array(rows * span);
     for (let t = 0; t < rows; t++) {
@@ -309,6 +321,24 @@ describe("the CPU kernels' memory", () => {
       expect(error).toBeInstanceOf(HeapBudgetExceededError);
       expect(error).toMatchObject({ device: 'wasm (fs2 CPU kernels)', what: 'a block of the CPU kernels', neededBytes: KERNEL_MEMORY_MAX_BYTES });
       expect(kernels.allocated).toBe(0);
+    } finally {
+      kernels.close();
+    }
+  });
+
+  it('turns a trap in a kernel (a bad address) into an error, on any thread, and keeps working', () => {
+    const kernels = CpuKernels.create({ threads: 2 });
+    try {
+      const w = kernels.alloc(4 * 8 * 64);
+      const c = kernels.alloc(4 * 8 * 64);
+      kernels.f32(w, 8 * 64).fill(1);
+      // 64 panels read from an input past the end of the memory: every chunk traps.
+      expect(() => kernels.matmul(KERNEL_MEMORY_MAX_BYTES - 64, 1, 4, w, 0, c, 64)).toThrow(
+        'The CPU kernel matmul failed: memory access out of bounds',
+      );
+      const a = put(kernels, new Float32Array([1, 2, 3, 4]));
+      kernels.matmul(a, 1, 4, w, 0, c, 16);
+      expect(kernels.f32(c, 128).every((v) => v === 10)).toBe(true);
     } finally {
       kernels.close();
     }

@@ -31,18 +31,20 @@ const MAX_CHUNKS = 1024;
 const SPIN_MS = 4;
 
 // Control block (Int32 slots): JOB = the current job number, CLAIM = job << 10 | next chunk,
-// DONE = chunks finished, SLEEPERS = workers in Atomics.wait, OP = the function (an index of
+// DONE = chunks finished, SLEEPERS = workers in Atomics.wait, FAILED = the job number of a job
+// whose kernel threw on a worker (a trap: a bug), OP = the function (an index of
 // PARALLEL_OPS, or -1: exit), NARGS, UNITS / CHUNK / CHUNKS = how the work is cut, then ARGS.
 const JOB = 0;
 const CLAIM = 1;
 const DONE = 2;
 const SLEEPERS = 3;
-const OP = 4;
-const NARGS = 5;
-const UNITS = 6;
-const CHUNK = 7;
-const CHUNKS = 8;
-const ARGS = 9;
+const FAILED = 4;
+const OP = 5;
+const NARGS = 6;
+const UNITS = 7;
+const CHUNK = 8;
+const CHUNKS = 9;
+const ARGS = 10;
 const MAX_ARGS = 16;
 const CONTROL_INTS = ARGS + MAX_ARGS;
 const JOB_MASK = (1 << 21) - 1;
@@ -133,7 +135,11 @@ for (;;) {
     if ((v & ~1023) !== tag || (v & 1023) >= chunks) break;
     if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
     const u0 = (v & 1023) * chunk;
-    fn(...args, u0, Math.min(units, u0 + chunk));
+    try {
+      fn(...args, u0, Math.min(units, u0 + chunk));
+    } catch (error) {
+      Atomics.store(ctl, ${FAILED}, job);
+    }
     Atomics.add(ctl, ${DONE}, 1);
   }
 }
@@ -397,16 +403,31 @@ export class CpuKernels {
     if (Atomics.load(ctl, SLEEPERS) > 0) {
       Atomics.notify(ctl, JOB);
     }
+    let failure: unknown;
     for (;;) {
       const v = Atomics.load(ctl, CLAIM);
       if ((v & 1023) >= count) break;
       if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
       const u0 = (v & 1023) * chunk;
-      fn(...args, u0, Math.min(units, u0 + chunk));
+      // After a failure the remaining chunks are claimed but skipped, so that no worker is still
+      // writing when this returns.
+      if (failure === undefined) {
+        try {
+          fn(...args, u0, Math.min(units, u0 + chunk));
+        } catch (error) {
+          failure = error;
+        }
+      }
       Atomics.add(ctl, DONE, 1);
     }
     while (Atomics.load(ctl, DONE) < count) {
       // A worker is finishing its chunk.
+    }
+    if (failure === undefined && Atomics.load(ctl, FAILED) === job) {
+      failure = new Error('a kernel failed on a worker thread');
+    }
+    if (failure !== undefined) {
+      throw new InternalError(`The CPU kernel ${op} failed: ${(failure as Error).message}`, { cause: failure });
     }
   }
 

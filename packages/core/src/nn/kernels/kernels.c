@@ -26,11 +26,11 @@ static inline v128_t vld(const f32* p) { return wasm_v128_load(p); }
 static inline void vst(f32* p, v128_t v) { wasm_v128_store(p, v); }
 static inline v128_t fma4(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
 
-// y[p*8 .. p*8+8) = x . W[:, panel p] (+ bias), for panels [p0, p1). x: [K].
-__attribute__((export_name("matvec")))
-void matvec(const f32* x, int K, const f32* W, const f32* bias, f32* y, int p0, int p1) {
+// y[p*8 .. p*8+8) = x . W[:, panel p] (+ bias), for panels [p0, p1). x: [K]; panel p starts at
+// W + p * ws (ws = K * 8 for a weight; more for a KV cache laid out in panels of its capacity).
+static void matvec_ws(const f32* x, int K, const f32* W, int ws, const f32* bias, f32* y, int p0, int p1) {
   for (int p = p0; p < p1; p++) {
-    const f32* w = W + (long)p * K * NR;
+    const f32* w = W + (long)p * ws;
     v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     int k = 0;
     for (; k + 4 <= K; k += 4, w += 4 * NR) {
@@ -116,29 +116,36 @@ static inline void block1(const f32* A, const f32* B, int kc, f32* C, int first,
   vst(C + 4, wasm_f32x4_add(c1, d1));
 }
 
-// C[M, panels p0..p1) = A[M, K] . W (+ bias); C's row stride is ldc (8 * panels).
-__attribute__((export_name("matmul")))
-void matmul(const f32* A, int M, int K, const f32* W, const f32* bias, f32* C, int ldc, int p0, int p1) {
+// C[M, panels p0..p1) = A[M, K] . W (+ bias): A's rows are lda floats apart, W's panels ws
+// floats apart, C's rows ldc floats apart (panel p fills C's columns [8p, 8p + 8)).
+static void gemm(const f32* A, int lda, int M, int K, const f32* W, int ws, const f32* bias, f32* C, int ldc, int p0, int p1) {
   if (M == 1) {
-    matvec(A, K, W, bias, C, p0, p1);
+    matvec_ws(A, K, W, ws, bias, C, p0, p1);
     return;
   }
   for (int k0 = 0; k0 < K; k0 += KC) {
     int kc = K - k0 < KC ? K - k0 : KC;
     int first = k0 == 0;
     for (int p = p0; p < p1; p++) {
-      const f32* B = W + ((long)p * K + k0) * NR;
+      const f32* B = W + (long)p * ws + (long)k0 * NR;
       const f32* pb = bias ? bias + p * NR : 0;
       f32* Cp = C + p * NR;
       int i = 0;
       for (; i + 4 <= M; i += 4) {
-        block4(A + (long)i * K + k0, K, B, kc, Cp + (long)i * ldc, ldc, first, pb);
+        block4(A + (long)i * lda + k0, lda, B, kc, Cp + (long)i * ldc, ldc, first, pb);
       }
       for (; i < M; i++) {
-        block1(A + (long)i * K + k0, B, kc, Cp + (long)i * ldc, first, pb);
+        block1(A + (long)i * lda + k0, B, kc, Cp + (long)i * ldc, first, pb);
       }
     }
   }
+}
+
+// C[M, panels p0..p1) = A[M, K] . W (+ bias) for a weight of K rows (panels K * 8 floats apart);
+// C's row stride is ldc (8 * panels).
+__attribute__((export_name("matmul")))
+void matmul(const f32* A, int M, int K, const f32* W, const f32* bias, f32* C, int ldc, int p0, int p1) {
+  gemm(A, K, M, K, W, K * NR, bias, C, ldc, p0, p1);
 }
 
 // Packs rows [k0, k1) of a row-major [K, cols] block (fs2 [in, out]; src points at row k0) into the
@@ -307,77 +314,91 @@ void add_rows(f32* x, int ldx, const f32* y, int ldy, int rows, int cols) {
   }
 }
 
-// Copies the keys and values of rows [0, rows) (positions start ..) out of the fused q/k/v rows
-// (q: heads H, then k and v: KV heads each, hd floats per head) into the cache of one layer:
-// K and V are [KV, cap, hd].
+// The KV cache of one layer and key/value head, laid out for the product kernels (cap: the
+// capacity rounded up to a multiple of 8):
+//   keys   [cap / 8][hd][8]: panels of 8 positions, so the scores q . K^T are a product by a
+//          weight of hd rows (position j is column j);
+//   values [hd / 8][cap][8]: panels of 8 head dims, so p . V is a product by a weight of cap
+//          rows (rows beyond the positions in use have probability 0).
+
+// Writes the keys and values of rows [0, rows) (positions start ..) from the fused q/k/v rows
+// (q: heads H, then k and v: KV heads each, hd floats per head) into the cache of one layer (K and
+// V: KV heads, each kvs floats apart).
 __attribute__((export_name("kv_write")))
 void kv_write(const f32* qkv, int ld, int rows, int H, int KV, int hd, f32* K, f32* V, int cap, int start) {
+  long kvs = (long)cap * hd;
   for (int r = 0; r < rows; r++) {
     const f32* k = qkv + (long)r * ld + H * hd;
     const f32* v = k + KV * hd;
+    int j = start + r;
     for (int g = 0; g < KV; g++) {
-      __builtin_memcpy(K + ((long)g * cap + start + r) * hd, k + g * hd, hd * 4);
-      __builtin_memcpy(V + ((long)g * cap + start + r) * hd, v + g * hd, hd * 4);
+      f32* kd = K + g * kvs + (long)(j / NR) * hd * NR + j % NR;
+      const f32* ks = k + g * hd;
+      for (int d = 0; d < hd; d++) kd[d * NR] = ks[d];
+      f32* vd = V + g * kvs + (long)j * NR;
+      const f32* vs = v + g * hd;
+      for (int d = 0; d < hd; d += NR) __builtin_memcpy(vd + (long)(d / NR) * cap * NR, vs + d, NR * 4);
     }
   }
 }
 
-// Causal attention for key/value heads [g0, g1): for row t (position start + t) and each of the
-// `group` query heads h = g * group + i, out[t, h] = softmax(q . K[g, lo..p]^T) V[g, lo..p] with
-// p = start + t and lo = max(0, p - window + 1) (window 0: lo = 0). q comes from the fused rows
-// (already normalised, rotated and scaled), K and V from the cache [KV, cap, hd]. scratch holds
-// cap floats per key/value head. hd must be a multiple of 4.
+// Query rows per attention tile: bounds the scores scratch at TB * cap floats per query head.
+#define TB 64
+
+// Causal attention of query heads [h0, h1) over rows [0, rows) (positions start ..): for row t
+// (position p = start + t) and head h (key/value head g = h / group), out[t, h] =
+// softmax(q . K[g, lo..p]^T) V[g, lo..p], lo = max(0, p - window + 1) (window 0: lo = 0). q comes
+// from the fused rows (already normalised, rotated and scaled); K and V are the layer's cache (see
+// kv_write). Scores and their product by V are panel products, tile by tile of TB rows; scratch
+// holds min(rows, TB) * cap floats per query head. hd is a multiple of 8.
 __attribute__((export_name("attention")))
 void attention(const f32* qkv, int ld, int rows, int start, int window, const f32* K, const f32* V, int cap, int hd,
-               int group, f32* out, int ldo, f32* scratch, int g0, int g1) {
-  for (int g = g0; g < g1; g++) {
-    f32* sc = scratch + (long)g * cap;
-    const f32* Kg = K + (long)g * cap * hd;
-    const f32* Vg = V + (long)g * cap * hd;
-    for (int t = 0; t < rows; t++) {
-      int p = start + t;
-      int lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
-      for (int i = 0; i < group; i++) {
-        int h = g * group + i;
-        const f32* q = qkv + (long)t * ld + h * hd;
+               int group, f32* out, int ldo, f32* scratch, int h0, int h1) {
+  long kvs = (long)cap * hd;
+  for (int h = h0; h < h1; h++) {
+    int g = h / group;
+    const f32* Kg = K + g * kvs;
+    const f32* Vg = V + g * kvs;
+    f32* S = scratch + (long)h * (rows < TB ? rows : TB) * cap;
+    for (int t0 = 0; t0 < rows; t0 += TB) {
+      int tb = rows - t0 < TB ? rows - t0 : TB;
+      int first = start + t0;
+      int lo0 = window > 0 && first - window + 1 > 0 ? first - window + 1 : 0;
+      int k0 = lo0 / NR * NR;                  // first key of the tile's panels
+      int end = start + t0 + tb;               // one past the last key of the tile
+      int np = (end - k0 + NR - 1) / NR;       // key panels
+      int span = np * NR;
+      // S[tb, span] = Q . K[k0 ..]^T
+      gemm(qkv + (long)t0 * ld + h * hd, ld, tb, hd, Kg + (long)(k0 / NR) * hd * NR, hd * NR, 0, S, span, 0, np);
+      for (int t = 0; t < tb; t++) {
+        f32* row = S + (long)t * span;
+        int p = first + t;
+        int lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+        int a = lo - k0, b = p - k0 + 1;       // the row's keys: [a, b)
         f32 mx = -3.4e38f;
-        for (int j = lo; j <= p; j++) {
-          const f32* kr = Kg + (long)j * hd;
-          v128_t a0 = splatf(0), a1 = a0;
-          int d = 0;
-          for (; d + 8 <= hd; d += 8) {
-            a0 = fma4(a0, vld(q + d), vld(kr + d));
-            a1 = fma4(a1, vld(q + d + 4), vld(kr + d + 4));
-          }
-          for (; d < hd; d += 4) a0 = fma4(a0, vld(q + d), vld(kr + d));
-          f32 s = hsum(wasm_f32x4_add(a0, a1));
-          sc[j] = s;
-          mx = s > mx ? s : mx;
-        }
-        f32 sum = 0;
-        int j = lo;
+        for (int j = a; j < b; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 0; j < a; j++) row[j] = 0;
         v128_t vmx = splatf(mx), vs = splatf(0);
-        for (; j + 4 <= p + 1; j += 4) {
-          v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(sc + j), vmx));
-          wasm_v128_store(sc + j, e);
+        int j = a;
+        for (; j + 4 <= b; j += 4) {
+          v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(row + j), vmx));
+          wasm_v128_store(row + j, e);
           vs = wasm_f32x4_add(vs, e);
         }
-        sum = hsum(vs);
-        for (; j <= p; j++) {
-          f32 e = exp1(sc[j] - mx);
-          sc[j] = e;
+        f32 sum = hsum(vs);
+        for (; j < b; j++) {
+          f32 e = exp1(row[j] - mx);
+          row[j] = e;
           sum += e;
         }
-        f32* o = out + (long)t * ldo + h * hd;
-        for (int d = 0; d < hd; d += 4) vst(o + d, splatf(0));
-        for (j = lo; j <= p; j++) {
-          v128_t w = splatf(sc[j]);
-          const f32* vr = Vg + (long)j * hd;
-          for (int d = 0; d < hd; d += 4) vst(o + d, fma4(vld(o + d), w, vld(vr + d)));
-        }
-        v128_t inv = splatf(1.0f / sum);
-        for (int d = 0; d < hd; d += 4) vst(o + d, wasm_f32x4_mul(vld(o + d), inv));
+        f32 inv = 1.0f / sum;
+        v128_t vinv = splatf(inv);
+        for (j = a; j + 4 <= b; j += 4) wasm_v128_store(row + j, wasm_f32x4_mul(wasm_v128_load(row + j), vinv));
+        for (; j < b; j++) row[j] *= inv;
+        for (j = b; j < span; j++) row[j] = 0;
       }
+      // out[t0 .., h] = P[tb, span] . V[k0 .., :]
+      gemm(S, span, tb, span, Vg + (long)k0 * NR, cap * NR, 0, out + (long)t0 * ldo + h * hd, ldo, 0, hd / NR);
     }
   }
 }
