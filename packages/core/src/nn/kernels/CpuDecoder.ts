@@ -202,12 +202,17 @@ export class CpuDecoder {
         }
         fn.rope(s.qkv, qkvStride, t, h + kv, hd, s.cos, s.sin);
         fn.kv_write(s.qkv, qkvStride, t, h, kv, hd, blocks.keys, blocks.values, capacity, start);
-        kernels.parallel(
-          'attention',
-          [s.qkv, qkvStride, t, start, window, blocks.keys, blocks.values, capacity, hd, group, s.attn, h * hd, s.scores],
-          h,
-          h,
-        );
+        if (t === 1) {
+          // A decode step: the query heads of a key/value head as the rows of one product.
+          kernels.parallel('attention_step', [s.qkv, start, window, blocks.keys, blocks.values, capacity, hd, group, s.attn, s.scores], kv, kv);
+        } else {
+          kernels.parallel(
+            'attention',
+            [s.qkv, qkvStride, t, start, window, blocks.keys, blocks.values, capacity, hd, group, s.attn, h * hd, s.scores],
+            h,
+            h,
+          );
+        }
         kernels.matmul(s.attn, t, h * hd, w.output.weightAddress, 0, s.proj, w.output.panels);
         fn.add_rows(s.x, d, s.proj, projStride, t, d);
         fn.rmsnorm(s.x, d, s.h, d, w.ffnNorm, d, c.normEps, 0, t);

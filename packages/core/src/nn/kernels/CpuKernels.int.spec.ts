@@ -275,6 +275,32 @@ describe.each([1, 2])('fs2 CPU kernels on %i thread(s)', (threads) => {
   });
 });
 
+describe.each([0, 5])('a decode step of attention (window %i)', (window) => {
+  it('gives what the general attention gives for one row, for every head', () => {
+    const kernels = CpuKernels.create({ threads: 2 });
+    try {
+      const h = 6;
+      const kv = 2;
+      const hd = 16;
+      const cap = 24;
+      const start = 13;
+      const ld = (h + 2 * kv) * hd;
+      const pqkv = put(kernels, values(ld, 90));
+      const pk = put(kernels, values(kv * cap * hd, 91));
+      const pv = put(kernels, values(kv * cap * hd, 92));
+      kernels.fn.kv_write(pqkv, ld, 1, h, kv, hd, pk, pv, cap, start);
+      const general = kernels.alloc(h * hd * 4);
+      const step = kernels.alloc(h * hd * 4);
+      const scratch = kernels.alloc(h * cap * 4);
+      kernels.parallel('attention', [pqkv, ld, 1, start, window, pk, pv, cap, hd, h / kv, general, h * hd, scratch], h, h);
+      kernels.parallel('attention_step', [pqkv, start, window, pk, pv, cap, hd, h / kv, step, scratch], kv, kv);
+      expect(maxRelDiff(kernels.f32(step, h * hd), kernels.f32(general, h * hd))).toBeLessThan(1e-6);
+    } finally {
+      kernels.close();
+    }
+  });
+});
+
 describe("the CPU kernels' memory", () => {
   it('reuses freed blocks, merging neighbours, so that a steady workload does not grow it', () => {
     const kernels = CpuKernels.create({ threads: 1 });

@@ -54,7 +54,7 @@ const OP_EXIT = -1;
  * The kernels that threads share: integer arguments, then the range `[u0, u1)` of work units
  * (weight panels, key/value heads) a call covers.
  */
-const PARALLEL_OPS = ['matmul', 'attention'] as const;
+const PARALLEL_OPS = ['matmul', 'attention', 'attention_step'] as const;
 
 /** A kernel run by several threads (see {@link CpuKernels.parallel}). */
 export type ParallelKernel = (typeof PARALLEL_OPS)[number];
@@ -91,7 +91,11 @@ export interface KernelExports {
   kv_write(qkv: number, ld: number, rows: number, h: number, kv: number, hd: number, k: number, v: number, cap: number, start: number): void;
   attention(
     qkv: number, ld: number, rows: number, start: number, window: number, k: number, v: number, cap: number, hd: number,
-    group: number, out: number, ldo: number, scratch: number, g0: number, g1: number,
+    group: number, out: number, ldo: number, scratch: number, h0: number, h1: number,
+  ): void;
+  attention_step(
+    qkv: number, start: number, window: number, k: number, v: number, cap: number, hd: number, group: number,
+    out: number, scratch: number, g0: number, g1: number,
   ): void;
   __heap_base: { value: number };
 }

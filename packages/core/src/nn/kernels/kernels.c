@@ -342,6 +342,31 @@ void kv_write(const f32* qkv, int ld, int rows, int H, int KV, int hd, f32* K, f
   }
 }
 
+// softmax over row[a, b) in place, 0 elsewhere in [0, n).
+static void softmax_range(f32* row, int a, int b, int n) {
+  f32 mx = -3.4e38f;
+  for (int j = a; j < b; j++) mx = row[j] > mx ? row[j] : mx;
+  for (int j = 0; j < a; j++) row[j] = 0;
+  v128_t vmx = splatf(mx), vs = splatf(0);
+  int j = a;
+  for (; j + 4 <= b; j += 4) {
+    v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(row + j), vmx));
+    wasm_v128_store(row + j, e);
+    vs = wasm_f32x4_add(vs, e);
+  }
+  f32 sum = hsum(vs);
+  for (; j < b; j++) {
+    f32 e = exp1(row[j] - mx);
+    row[j] = e;
+    sum += e;
+  }
+  f32 inv = 1.0f / sum;
+  v128_t vinv = splatf(inv);
+  for (j = a; j + 4 <= b; j += 4) wasm_v128_store(row + j, wasm_f32x4_mul(wasm_v128_load(row + j), vinv));
+  for (; j < b; j++) row[j] *= inv;
+  for (j = b; j < n; j++) row[j] = 0;
+}
+
 // Query rows per attention tile: bounds the scores scratch at TB * cap floats per query head.
 #define TB 64
 
@@ -371,34 +396,33 @@ void attention(const f32* qkv, int ld, int rows, int start, int window, const f3
       // S[tb, span] = Q . K[k0 ..]^T
       gemm(qkv + (long)t0 * ld + h * hd, ld, tb, hd, Kg + (long)(k0 / NR) * hd * NR, hd * NR, 0, S, span, 0, np);
       for (int t = 0; t < tb; t++) {
-        f32* row = S + (long)t * span;
         int p = first + t;
         int lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
-        int a = lo - k0, b = p - k0 + 1;       // the row's keys: [a, b)
-        f32 mx = -3.4e38f;
-        for (int j = a; j < b; j++) mx = row[j] > mx ? row[j] : mx;
-        for (int j = 0; j < a; j++) row[j] = 0;
-        v128_t vmx = splatf(mx), vs = splatf(0);
-        int j = a;
-        for (; j + 4 <= b; j += 4) {
-          v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(row + j), vmx));
-          wasm_v128_store(row + j, e);
-          vs = wasm_f32x4_add(vs, e);
-        }
-        f32 sum = hsum(vs);
-        for (; j < b; j++) {
-          f32 e = exp1(row[j] - mx);
-          row[j] = e;
-          sum += e;
-        }
-        f32 inv = 1.0f / sum;
-        v128_t vinv = splatf(inv);
-        for (j = a; j + 4 <= b; j += 4) wasm_v128_store(row + j, wasm_f32x4_mul(wasm_v128_load(row + j), vinv));
-        for (; j < b; j++) row[j] *= inv;
-        for (j = b; j < span; j++) row[j] = 0;
+        softmax_range(S + (long)t * span, lo - k0, p - k0 + 1, span);
       }
       // out[t0 .., h] = P[tb, span] . V[k0 .., :]
       gemm(S, span, tb, span, Vg + (long)k0 * NR, cap * NR, 0, out + (long)t0 * ldo + h * hd, ldo, 0, hd / NR);
     }
+  }
+}
+
+// attention for one row (a decode step at position p = start) and key/value heads [g0, g1): the
+// `group` query heads of a key/value head are consecutive in the row, so they are the rows of one
+// product and the head's keys and values are read once for all of them. scratch holds
+// group * cap floats per key/value head.
+__attribute__((export_name("attention_step")))
+void attention_step(const f32* qkv, int start, int window, const f32* K, const f32* V, int cap, int hd, int group,
+                    f32* out, f32* scratch, int g0, int g1) {
+  long kvs = (long)cap * hd;
+  int p = start;
+  int lo = window > 0 && p - window + 1 > 0 ? p - window + 1 : 0;
+  int k0 = lo / NR * NR;
+  int np = (p + 1 - k0 + NR - 1) / NR;
+  int span = np * NR;
+  for (int g = g0; g < g1; g++) {
+    f32* S = scratch + (long)g * group * cap;
+    gemm(qkv + (long)g * group * hd, hd, group, hd, K + g * kvs + (long)(k0 / NR) * hd * NR, hd * NR, 0, S, span, 0, np);
+    for (int i = 0; i < group; i++) softmax_range(S + (long)i * span, lo - k0, p - k0 + 1, span);
+    gemm(S, span, group, span, V + g * kvs + (long)k0 * NR, cap * NR, 0, out + (long)g * group * hd, hd, 0, hd / NR);
   }
 }
