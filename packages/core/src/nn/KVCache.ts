@@ -83,11 +83,8 @@ export class KVCache {
       const floats = shape.numKvHeads * paddedKernelCapacity(capacity) * shape.headDim;
       try {
         for (let layer = 0; layer < shape.numLayers; layer++) {
-          const blocks = { keys: kernels.alloc(floats * 4), values: kernels.alloc(floats * 4) };
-          this.blocks.push(blocks);
           // Positions not written yet are multiplied by a probability of 0: they must be numbers.
-          kernels.f32(blocks.keys, floats).fill(0);
-          kernels.f32(blocks.values, floats).fill(0);
+          this.blocks.push({ keys: kernels.allocZeroed(floats * 4), values: kernels.allocZeroed(floats * 4) });
         }
       } catch (error) {
         this.freeBlocks();

@@ -90,8 +90,7 @@ export class Parameter implements ParameterSlot {
     if (this.transform !== undefined || rows.layout !== 'fs2') {
       return false;
     }
-    // tf.fill runs on the device; tf.zeros would build the zeros in a JS array first.
-    const tensor = tf.fill([...this.shape], 0, 'float32');
+    const tensor = writableTensor(this.shape);
     const view = device.provider.storageView(tensor);
     if (view === undefined) {
       tensor.dispose();
@@ -257,6 +256,20 @@ export class FusedParameter {
     this.buffer = undefined;
     this.arrived.fill(false);
   }
+}
+
+/**
+ * A float32 tensor whose values are about to be written through the device's storage view. On
+ * wasm it is only allocated (tfjs-backend-wasm's `makeOutput`, an internal API of the pinned
+ * 4.22.0: the values are not written twice, nor faulted in twice on a first load); elsewhere
+ * `tf.fill` (which runs on the device; `tf.zeros` would build the zeros in a JS array first).
+ */
+function writableTensor(shape: readonly number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
+  if (tf.getBackend() === 'wasm' && typeof backend.makeOutput === 'function') {
+    return tf.engine().makeTensorFromTensorInfo(backend.makeOutput([...shape], 'float32'));
+  }
+  return tf.fill([...shape], 0, 'float32');
 }
 
 /** A float32 copy of `tensor`'s values (row-major); `dispose` frees the tensor afterwards. */

@@ -164,6 +164,11 @@ export class CpuDecoder {
       allocations.push(ptr);
       return ptr;
     };
+    const zeroed = (floats: number): number => {
+      const ptr = kernels.allocZeroed(floats * 4);
+      allocations.push(ptr);
+      return ptr;
+    };
     let temporary: { keys: number; values: number }[] | undefined;
     try {
       const s: Scratch = {
@@ -179,12 +184,7 @@ export class CpuDecoder {
         sin: alloc(t * hd),
       };
       if (cache === undefined) {
-        temporary = this.layers.map(() => {
-          const blocks = { keys: alloc(kv * capacity * hd), values: alloc(kv * capacity * hd) };
-          kernels.f32(blocks.keys, kv * capacity * hd).fill(0);
-          kernels.f32(blocks.values, kv * capacity * hd).fill(0);
-          return blocks;
-        });
+        temporary = this.layers.map(() => ({ keys: zeroed(kv * capacity * hd), values: zeroed(kv * capacity * hd) }));
       }
       this.embed(ids, s.x);
       const tables = this.parts.rotary.tableValues(start, t);

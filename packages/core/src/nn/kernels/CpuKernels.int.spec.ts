@@ -119,6 +119,19 @@ describe.each([1, 2])('fs2 CPU kernels on %i thread(s)', (threads) => {
     fused.dispose();
   });
 
+  it('lays out PyTorch rows a panel at a time (8 rows at a panel boundary) or one by one (any other offset)', () => {
+    const k = 36;
+    for (const parts of [[{ columns: 8 }, { columns: 40 }], [{ columns: 3 }, { columns: 45 }]]) {
+      const weight = new PanelWeight(kernels, k, parts, false);
+      const data = parts.map((p, i) => values(k * p.columns, 200 + i));
+      parts.forEach((p, i) => {
+        weight.receiveWeightRows(i, rowReader(transpose(data[i] as Float32Array, k, p.columns), p.columns, k), true);
+      });
+      parts.forEach((_, i) => expect(Array.from(weight.readWeight(i))).toEqual(Array.from(data[i] as Float32Array)));
+      weight.dispose();
+    }
+  });
+
   it('runs thousands of small products in a row with the same results as one thread (the job protocol)', () => {
     const k = 32;
     const n = 8 * PANEL_WIDTH;

@@ -33,7 +33,8 @@ const SPIN_MS = 4;
 // Control block (Int32 slots): JOB = the current job number, CLAIM = job << 10 | next chunk,
 // DONE = chunks finished, SLEEPERS = workers in Atomics.wait, FAILED = the job number of a job
 // whose kernel threw on a worker (a trap: a bug), OP = the function (an index of
-// PARALLEL_OPS, or -1: exit), NARGS, UNITS / CHUNK / CHUNKS = how the work is cut, then ARGS.
+// PARALLEL_OPS, or -1: exit), NARGS, UNITS / CHUNK / CHUNKS / OFFSET = how the work is cut (units
+// OFFSET .. OFFSET + UNITS in CHUNKS chunks of CHUNK), then ARGS.
 const JOB = 0;
 const CLAIM = 1;
 const DONE = 2;
@@ -44,7 +45,8 @@ const NARGS = 6;
 const UNITS = 7;
 const CHUNK = 8;
 const CHUNKS = 9;
-const ARGS = 10;
+const OFFSET = 10;
+const ARGS = 11;
 const MAX_ARGS = 16;
 const CONTROL_INTS = ARGS + MAX_ARGS;
 const JOB_MASK = (1 << 21) - 1;
@@ -54,7 +56,7 @@ const OP_EXIT = -1;
  * The kernels that threads share: integer arguments, then the range `[u0, u1)` of work units
  * (weight panels, key/value heads) a call covers.
  */
-const PARALLEL_OPS = ['matmul', 'attention', 'attention_step'] as const;
+const PARALLEL_OPS = ['matmul', 'attention', 'attention_step', 'pack_in_out', 'pack_out_in'] as const;
 
 /** A kernel run by several threads (see {@link CpuKernels.parallel}). */
 export type ParallelKernel = (typeof PARALLEL_OPS)[number];
@@ -80,8 +82,8 @@ const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 /** The functions of kernels.c (addresses are byte offsets into the kernel memory). */
 export interface KernelExports {
   matmul(a: number, m: number, k: number, w: number, bias: number, c: number, ldc: number, p0: number, p1: number): void;
-  pack_in_out(src: number, k: number, cols: number, w: number, col: number, scale: number, k0: number, k1: number): void;
-  pack_out_in(src: number, k: number, w: number, col: number, scale: number, r0: number, r1: number): void;
+  pack_in_out(src: number, srcRow: number, k: number, cols: number, w: number, col: number, scaleBits: number, k0: number, k1: number): void;
+  pack_out_in(src: number, srcRow: number, k: number, w: number, col: number, scaleBits: number, r0: number, r1: number): void;
   unpack_in_out(w: number, k: number, cols: number, dst: number, col: number): void;
   rmsnorm(x: number, ldx: number, out: number, ldo: number, w: number, dim: number, eps: number, r0: number, r1: number): void;
   head_norm(x: number, ldx: number, rows: number, heads: number, hd: number, w: number, eps: number): void;
@@ -132,15 +134,15 @@ for (;;) {
   if (op === ${OP_EXIT}) break;
   const fn = fns[op];
   const args = Array.from(ctl.subarray(${ARGS}, ${ARGS} + ctl[${NARGS}]));
-  const units = ctl[${UNITS}], chunk = ctl[${CHUNK}], chunks = ctl[${CHUNKS}];
+  const units = ctl[${UNITS}], chunk = ctl[${CHUNK}], chunks = ctl[${CHUNKS}], offset = ctl[${OFFSET}];
   const tag = (job & ${JOB_MASK}) << 10;
   for (;;) {
     const v = Atomics.load(ctl, ${CLAIM});
     if ((v & ~1023) !== tag || (v & 1023) >= chunks) break;
     if (Atomics.compareExchange(ctl, ${CLAIM}, v, v + 1) !== v) continue;
-    const u0 = (v & 1023) * chunk;
+    const u0 = offset + (v & 1023) * chunk;
     try {
-      fn(...args, u0, Math.min(units, u0 + chunk));
+      fn(...args, u0, Math.min(offset + units, u0 + chunk));
     } catch (error) {
       Atomics.store(ctl, ${FAILED}, job);
     }
@@ -192,6 +194,10 @@ export class CpuKernels {
   private readonly freeBlocks: [number, number][] = [];
   private readonly sizes = new Map<number, number>();
   private top: number;
+  private stagingPtr = 0;
+  private stagingBytes = 0;
+  /** Everything from here up has never been handed out: still the zeros the memory grew with. */
+  private untouched: number;
   private allocatedBytes = 0;
   private highWater = 0;
   private closed = false;
@@ -206,6 +212,7 @@ export class CpuKernels {
     const controlOffset = alignUp(heapBase, ALIGN);
     this.control = new Int32Array(this.memory.buffer, controlOffset, CONTROL_INTS);
     this.top = alignUp(controlOffset + CONTROL_INTS * 4, ALIGN);
+    this.untouched = this.top;
     for (let i = 1; i < threads; i++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
@@ -279,6 +286,22 @@ export class CpuKernels {
     return this.taken(ptr, size);
   }
 
+  /**
+   * Like {@link CpuKernels.alloc}, but the block reads as zeros. Memory the kernels never handed
+   * out before is zero already (that is how WebAssembly memory grows), so only reused bytes are
+   * cleared: a model's first load does not write its weights' pages twice.
+   */
+  allocZeroed(bytes: number): number {
+    const untouched = this.untouched;
+    const ptr = this.alloc(bytes);
+    const size = this.sizes.get(ptr) as number;
+    const reused = Math.min(ptr + size, untouched) - ptr;
+    if (reused > 0) {
+      new Uint8Array(this.memory.buffer, ptr, reused).fill(0);
+    }
+    return ptr;
+  }
+
   /** Returns a block from {@link CpuKernels.alloc}. */
   free(ptr: number): void {
     const size = this.sizes.get(ptr);
@@ -330,13 +353,13 @@ export class CpuKernels {
    * thread and the workers claim one at a time (so a worker that is late or descheduled only
    * takes less of the work); returns when all are done.
    */
-  parallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number): void {
+  parallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number, align = 1, offset = 0): void {
     if (this.profile === undefined) {
-      this.runParallel(op, args, units, chunks);
+      this.runParallel(op, args, units, chunks, align, offset);
       return;
     }
     const started = performance.now();
-    this.runParallel(op, args, units, chunks);
+    this.runParallel(op, args, units, chunks, align, offset);
     // Products by shape ([k] x [k, n]); attention as one entry.
     this.record(op === 'matmul' ? `matmul ${args[2]}x${args[6]}` : op, performance.now() - started);
   }
@@ -380,14 +403,14 @@ export class CpuKernels {
     }
   }
 
-  private runParallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number): void {
+  private runParallel(op: ParallelKernel, args: readonly number[], units: number, chunks: number, align: number, offset: number): void {
     this.assertOpen();
     const fn = this.rawFn[op] as (...a: number[]) => void;
     const target = Math.max(1, Math.min(MAX_CHUNKS, units, chunks));
-    const chunk = Math.ceil(units / target);
+    const chunk = Math.ceil(Math.ceil(units / target) / align) * align;
     const count = Math.ceil(units / chunk);
     if (this.threads === 1 || count <= 1) {
-      fn(...args, 0, units);
+      fn(...args, offset, offset + units);
       return;
     }
     if (args.length > MAX_ARGS) {
@@ -399,6 +422,7 @@ export class CpuKernels {
     ctl[NARGS] = args.length;
     ctl.set(args, ARGS);
     ctl[UNITS] = units;
+    ctl[OFFSET] = offset;
     ctl[CHUNK] = chunk;
     ctl[CHUNKS] = count;
     Atomics.store(ctl, DONE, 0);
@@ -412,12 +436,12 @@ export class CpuKernels {
       const v = Atomics.load(ctl, CLAIM);
       if ((v & 1023) >= count) break;
       if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
-      const u0 = (v & 1023) * chunk;
+      const u0 = offset + (v & 1023) * chunk;
       // After a failure the remaining chunks are claimed but skipped, so that no worker is still
       // writing when this returns.
       if (failure === undefined) {
         try {
-          fn(...args, u0, Math.min(units, u0 + chunk));
+          fn(...args, u0, Math.min(offset + units, u0 + chunk));
         } catch (error) {
           failure = error;
         }
@@ -438,17 +462,34 @@ export class CpuKernels {
   /**
    * Lays rows `[k0, k1)` of a row-major `[k, cols]` block (fs2's `[in, out]`; `srcPtr` points at
    * row `k0`) into columns `[col, col + cols)` of the panel weight at `w` (`k` rows), times `scale`.
+   * Runs on every thread (a first load also faults the weight's pages in: that is split too).
    */
   packInOut(srcPtr: number, k: number, cols: number, w: number, col: number, scale: number, k0 = 0, k1 = k): void {
-    this.rawFn.pack_in_out(srcPtr, k, cols, w, col, scale, k0, k1);
+    this.parallel('pack_in_out', [srcPtr, k0, k, cols, w, col, floatBits(scale)], k1 - k0, this.threads * 4, 8, k0);
   }
 
   /**
    * Lays rows `[r0, r1)` of a row-major `[rows, k]` block (PyTorch's `[out, in]`; `srcPtr` points
-   * at row `r0`) into columns `[col + r0, col + r1)` of the panel weight at `w` (`k` rows), times `scale`.
+   * at row `r0`) into columns `[col + r0, col + r1)` of the panel weight at `w` (`k` rows), times
+   * `scale`, on every thread.
    */
   packOutIn(srcPtr: number, k: number, w: number, col: number, scale: number, r0: number, r1: number): void {
-    this.rawFn.pack_out_in(srcPtr, k, w, col, scale, r0, r1);
+    this.parallel('pack_out_in', [srcPtr, r0, k, w, col, floatBits(scale)], r1 - r0, this.threads * 4, 8, r0);
+  }
+
+  /**
+   * A block of at least `bytes` bytes kept for staging (reading a file in chunks before laying
+   * them out), reused by every call: its pages are faulted in once. Valid until the next call.
+   */
+  staging(bytes: number): number {
+    if (this.stagingPtr === 0 || this.stagingBytes < bytes) {
+      if (this.stagingPtr !== 0) {
+        this.free(this.stagingPtr);
+      }
+      this.stagingPtr = this.alloc(bytes);
+      this.stagingBytes = bytes;
+    }
+    return this.stagingPtr;
   }
 
   /** Columns `[col, col + cols)` of the panel weight at `w` (`k` rows) into `dst` as row-major `[k, cols]`. */
@@ -474,6 +515,8 @@ export class CpuKernels {
 
   private taken(ptr: number, size: number): number {
     this.sizes.set(ptr, size);
+    // Whatever is handed out may be written: it no longer counts as zeros.
+    this.untouched = Math.max(this.untouched, ptr + size);
     this.allocatedBytes += size;
     this.highWater = Math.max(this.highWater, this.allocatedBytes);
     return ptr;
@@ -509,6 +552,15 @@ function compileOptimized(bytes: Uint8Array): WasmModule {
       setFlagsFromString('--wasm-lazy-compilation');
     }
   }
+}
+
+const bitsView = new Int32Array(1);
+const floatView = new Float32Array(bitsView.buffer);
+
+/** The bits of a float32, as an int32 (kernels that run on several threads take integer arguments only). */
+function floatBits(value: number): number {
+  floatView[0] = value;
+  return bitsView[0] as number;
 }
 
 function alignUp(value: number, align: number): number {

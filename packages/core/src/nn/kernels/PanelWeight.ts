@@ -12,8 +12,14 @@ export interface PanelPart {
   readonly scale?: number;
 }
 
-/** Floats copied into kernel memory per packing call while loading: bounds the scratch to 4 MiB. */
+/** Floats copied into kernel memory per packing call while loading: bounds the staging block to 4 MiB. */
 const PACK_CHUNK_FLOATS = 1 << 20;
+
+/** Rows of `rowLength` floats per loading chunk: a multiple of 8 (whole panels) when more than 8 fit. */
+function chunkRows(rowLength: number): number {
+  const rows = Math.max(1, Math.floor(PACK_CHUNK_FLOATS / Math.max(1, rowLength)));
+  return rows >= 8 ? rows - (rows % 8) : rows;
+}
 
 /**
  * A linear layer's weight `[in, out]` (and bias `[out]`) in the CPU kernels' memory, laid out in
@@ -74,16 +80,12 @@ export class PanelWeight {
     const k = this.inDim;
     const cols = part.columns;
     this.allocate();
-    const rowsPerChunk = Math.max(1, Math.floor(PACK_CHUNK_FLOATS / cols));
-    const scratch = this.kernels.alloc(Math.min(k, rowsPerChunk) * cols * 4);
-    try {
-      for (let k0 = 0; k0 < k; k0 += rowsPerChunk) {
-        const k1 = Math.min(k, k0 + rowsPerChunk);
-        this.kernels.f32(scratch, (k1 - k0) * cols).set(data.subarray(k0 * cols, k1 * cols));
-        this.kernels.packInOut(scratch, k, cols, this.weightPtr, this.offsets[index] as number, part.scale ?? 1, k0, k1);
-      }
-    } finally {
-      this.kernels.free(scratch);
+    const rowsPerChunk = chunkRows(cols);
+    const scratch = this.kernels.staging(Math.min(k, rowsPerChunk) * cols * 4);
+    for (let k0 = 0; k0 < k; k0 += rowsPerChunk) {
+      const k1 = Math.min(k, k0 + rowsPerChunk);
+      this.kernels.f32(scratch, (k1 - k0) * cols).set(data.subarray(k0 * cols, k1 * cols));
+      this.kernels.packInOut(scratch, k, cols, this.weightPtr, this.offsets[index] as number, part.scale ?? 1, k0, k1);
     }
     this.weightArrived[index] = true;
   }
@@ -99,22 +101,18 @@ export class PanelWeight {
     this.allocate();
     const rowLength = transposed ? k : cols;
     const rows = transposed ? cols : k;
-    const rowsPerChunk = Math.max(1, Math.floor(PACK_CHUNK_FLOATS / rowLength));
-    const scratch = this.kernels.alloc(Math.min(rows, rowsPerChunk) * rowLength * 4);
+    const rowsPerChunk = chunkRows(rowLength);
+    const scratch = this.kernels.staging(Math.min(rows, rowsPerChunk) * rowLength * 4);
     const offset = this.offsets[index] as number;
     const scale = part.scale ?? 1;
-    try {
-      for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
-        const r1 = Math.min(rows, r0 + rowsPerChunk);
-        reader.read(r0, r1 - r0, this.kernels.f32(scratch, (r1 - r0) * rowLength));
-        if (transposed) {
-          this.kernels.packOutIn(scratch, k, this.weightPtr, offset, scale, r0, r1);
-        } else {
-          this.kernels.packInOut(scratch, k, cols, this.weightPtr, offset, scale, r0, r1);
-        }
+    for (let r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+      const r1 = Math.min(rows, r0 + rowsPerChunk);
+      reader.read(r0, r1 - r0, this.kernels.f32(scratch, (r1 - r0) * rowLength));
+      if (transposed) {
+        this.kernels.packOutIn(scratch, k, this.weightPtr, offset, scale, r0, r1);
+      } else {
+        this.kernels.packInOut(scratch, k, cols, this.weightPtr, offset, scale, r0, r1);
       }
-    } finally {
-      this.kernels.free(scratch);
     }
     this.weightArrived[index] = true;
   }
@@ -240,14 +238,13 @@ export class PanelWeight {
   private allocate(): void {
     this.disposed = false;
     if (this.weightPtr === 0) {
-      const floats = this.inDim * this.stride;
-      this.weightPtr = this.kernels.alloc(floats * 4);
-      // The padding columns of the last panel must hold numbers (they are multiplied, then dropped).
-      this.kernels.f32(this.weightPtr, floats).fill(0);
+      // Every value is written by the parts but the padding columns of the last panel, which must
+      // hold numbers (they are multiplied, then dropped).
+      const bytes = this.inDim * this.stride * 4;
+      this.weightPtr = this.stride === this.outDim ? this.kernels.alloc(bytes) : this.kernels.allocZeroed(bytes);
     }
     if (this.hasBias && this.biasPtr === 0) {
-      this.biasPtr = this.kernels.alloc(this.stride * 4);
-      this.kernels.f32(this.biasPtr, this.stride).fill(0);
+      this.biasPtr = this.kernels.allocZeroed(this.stride * 4);
     }
   }
 

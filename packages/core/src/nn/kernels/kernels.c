@@ -148,28 +148,62 @@ void matmul(const f32* A, int M, int K, const f32* W, const f32* bias, f32* C, i
   gemm(A, K, M, K, W, K * NR, bias, C, ldc, p0, p1);
 }
 
-// Packs rows [k0, k1) of a row-major [K, cols] block (fs2 [in, out]; src points at row k0) into the
-// panels of a weight of K rows, at columns [col, col + cols), each value multiplied by scale.
+static inline f32 from_bits(int bits) { return __builtin_bit_cast(f32, bits); }
+
+// Packs rows [k0, k1) of a row-major [K, cols] block (fs2 [in, out]) into the panels of a weight of
+// K rows, at columns [col, col + cols), each value multiplied by scale (float bits). Row k is at
+// src + (k - src_row) * cols: src holds rows from src_row on (a chunk read from a file).
 __attribute__((export_name("pack_in_out")))
-void pack_in_out(const f32* src, int K, int cols, f32* W, int col, f32 scale, int k0, int k1) {
-  for (int k = k0; k < k1; k++, src += cols) {
+void pack_in_out(const f32* src, int src_row, int K, int cols, f32* W, int col, int scale_bits, int k0, int k1) {
+  f32 scale = from_bits(scale_bits);
+  for (int k = k0; k < k1; k++) {
+    const f32* s = src + (long)(k - src_row) * cols;
     for (int c = 0; c < cols; c++) {
       int n = col + c;
-      W[((long)(n / NR) * K + k) * NR + n % NR] = src[c] * scale;
+      W[((long)(n / NR) * K + k) * NR + n % NR] = s[c] * scale;
     }
   }
 }
 
-// Packs rows [r0, r1) of a row-major [rows, K] block (PyTorch [out, in]; src points at row r0) into
-// the panels of a weight of K rows, as its columns [col + r0, col + r1), each value times scale.
+// Packs rows [r0, r1) of a row-major [rows, K] block (PyTorch [out, in]) into the panels of a
+// weight of K rows, as its columns col + r, each value multiplied by scale (float bits). Row r is
+// at src + (r - src_row) * K. Eight rows that fill one panel go together: 8 x 4 blocks are
+// transposed in registers and stored as whole panel rows.
 __attribute__((export_name("pack_out_in")))
-void pack_out_in(const f32* src, int K, f32* W, int col, f32 scale, int r0, int r1) {
-  for (int r = r0; r < r1; r++, src += K) {
+void pack_out_in(const f32* src, int src_row, int K, f32* W, int col, int scale_bits, int r0, int r1) {
+  f32 scale = from_bits(scale_bits);
+  v128_t vs = wasm_f32x4_splat(scale);
+  int r = r0;
+  while (r < r1) {
     int n = col + r;
-    f32* dst = W + (long)(n / NR) * K * NR + n % NR;
-    for (int k = 0; k < K; k++) {
-      dst[k * NR] = src[k] * scale;
+    if (n % NR == 0 && r + NR <= r1 && (K & 3) == 0) {
+      f32* dst = W + (long)(n / NR) * K * NR;
+      const f32* s0 = src + (long)(r - src_row) * K;
+      for (int k = 0; k < K; k += 4) {
+        v128_t a0 = vld(s0 + k), a1 = vld(s0 + K + k), a2 = vld(s0 + 2 * K + k), a3 = vld(s0 + 3 * K + k);
+        v128_t a4 = vld(s0 + 4 * K + k), a5 = vld(s0 + 5 * K + k), a6 = vld(s0 + 6 * K + k), a7 = vld(s0 + 7 * K + k);
+        // 4x4 transposes of rows 0-3 and 4-7: column j of each becomes panel row k + j.
+        v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
+        v128_t t2 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+        v128_t u0 = wasm_i32x4_shuffle(a4, a5, 0, 4, 1, 5), u1 = wasm_i32x4_shuffle(a4, a5, 2, 6, 3, 7);
+        v128_t u2 = wasm_i32x4_shuffle(a6, a7, 0, 4, 1, 5), u3 = wasm_i32x4_shuffle(a6, a7, 2, 6, 3, 7);
+        f32* d = dst + (long)k * NR;
+        vst(d, wasm_f32x4_mul(wasm_i64x2_shuffle(t0, t2, 0, 2), vs));
+        vst(d + 4, wasm_f32x4_mul(wasm_i64x2_shuffle(u0, u2, 0, 2), vs));
+        vst(d + 8, wasm_f32x4_mul(wasm_i64x2_shuffle(t0, t2, 1, 3), vs));
+        vst(d + 12, wasm_f32x4_mul(wasm_i64x2_shuffle(u0, u2, 1, 3), vs));
+        vst(d + 16, wasm_f32x4_mul(wasm_i64x2_shuffle(t1, t3, 0, 2), vs));
+        vst(d + 20, wasm_f32x4_mul(wasm_i64x2_shuffle(u1, u3, 0, 2), vs));
+        vst(d + 24, wasm_f32x4_mul(wasm_i64x2_shuffle(t1, t3, 1, 3), vs));
+        vst(d + 28, wasm_f32x4_mul(wasm_i64x2_shuffle(u1, u3, 1, 3), vs));
+      }
+      r += NR;
+      continue;
     }
+    f32* dst = W + (long)(n / NR) * K * NR + n % NR;
+    const f32* s = src + (long)(r - src_row) * K;
+    for (int k = 0; k < K; k++) dst[k * NR] = s[k] * scale;
+    r++;
   }
 }
 
