@@ -29,6 +29,13 @@
  *    folded softmax scale and storage transpositions undone); {@link exportDecoderTensor} turns
  *    one into PyTorch's layout under a foreign name.
  *
+ * On the `wasm` device, linear layers live in fs2's CPU kernels (WebAssembly SIMD products over
+ * weights laid out once in panels, run by this thread and worker threads on a shared memory; see
+ * {@link CpuKernels}), and one sequence at a time runs as a whole forward pass there
+ * (`TransformerDecoderModel.runsOnCpuKernels`). {@link configureCpuKernels} turns them off or sets
+ * their threads (a tensor-parallel worker should use 1); `fs2 bench` measures them against
+ * llama.cpp (docs/benchmarks.md).
+ *
  * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
  * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
  * {@link SwiGLUFeedForward}, {@link TransformerDecoderLayer}) under a {@link Module} root and load
