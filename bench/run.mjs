@@ -11,7 +11,9 @@
 //      docs/benchmarks.md.
 //
 // Usage: npm run bench -- [--quick] [--processes 5] [--threads 2] [--docs] [--no-llamacpp]
-//        [--sections main,prompts,size,soak,tfjs]
+//        [--sections main,prompts,size,soak,tfjs] [--max-load 0.5]
+// --max-load L: before each process, wait (up to 10 minutes) until the 1-minute load average is
+// below L, so that a shared machine's other jobs disturb the figures less.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -36,9 +38,18 @@ const threads = Number(opt('--threads', 2));
 const newTokens = Number(opt('--new-tokens', 64));
 const sections = new Set(opt('--sections', quick ? 'main' : 'main,prompts,size,soak,tfjs').split(','));
 const withLlama = !flag('--no-llamacpp');
+const maxLoad = Number(opt('--max-load', Infinity));
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
+function waitForQuiet() {
+  const until = Date.now() + 600_000;
+  while (loadavg()[0] > maxLoad && Date.now() < until) {
+    spawnSync('sleep', ['5']);
+  }
+}
+
 function run(command, argv, { timeoutS = 900 } = {}) {
+  waitForQuiet();
   const before = loadavg()[0];
   const started = performance.now();
   const child = spawnSync(command, argv, { cwd: ROOT, encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 64 << 20 });
@@ -121,6 +132,7 @@ function compare(label, model, { promptTokens, steps = newTokens, llama = withLl
       : {
           load_s: median(rows.map((r) => r.load_s)),
           first_prefill_s: median(rows.map((r) => r.first_prefill_s)),
+          load_to_first_token_s: median(rows.map((r) => r.load_s + r.first_prefill_s)),
           prefill_tok_s: median(rows.map((r) => r.prefill_tok_s)),
           decode_tok_s: median(rows.map((r) => r.decode_tok_s)),
           peak_rss_bytes: median(rows.map((r) => r.peak_rss_bytes)),
@@ -174,6 +186,9 @@ function markdown(report) {
     lines.push(`| prefill ${c.prompt_tokens} tokens (tok/s) | ${fmt(c.fs2.prefill_tok_s)} | ${fmt(c.llama_cpp?.prefill_tok_s)} | ${fmt(r.prefill, 2)} |`);
     lines.push(`| decode (tok/s) | ${fmt(c.fs2.decode_tok_s)} | ${fmt(c.llama_cpp?.decode_tok_s)} | ${fmt(r.decode, 2)} |`);
     lines.push(`| first prefill after load (s) | ${fmt(c.fs2.first_prefill_s, 3)} | ${fmt(c.llama_cpp?.first_prefill_s, 3)} | |`);
+    lines.push(
+      `| load + first prefill (s) | ${fmt(c.fs2.load_to_first_token_s, 3)} | ${fmt(c.llama_cpp?.load_to_first_token_s, 3)} | ${fmt(c.fs2.load_to_first_token_s / c.llama_cpp?.load_to_first_token_s, 2)} |`,
+    );
     lines.push(`| peak RSS | ${mib(c.fs2.peak_rss_bytes)} | ${mib(c.llama_cpp?.peak_rss_bytes)} | ${fmt(r.peak_rss, 2)} |`);
     lines.push(`| load average (1 min, median before runs) | ${fmt(c.fs2.load_average, 2)} | ${fmt(c.llama_cpp?.load_average, 2)} | |`);
     lines.push('');
@@ -204,7 +219,7 @@ function markdown(report) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  const report = { machine: machine(), threads, processes, command_args: args, comparisons: [] };
+  const report = { machine: machine(), threads, processes, max_load: Number.isFinite(maxLoad) ? maxLoad : null, command_args: args, comparisons: [] };
   const llamaOk = withLlama && ensureLlamaCpp();
   if (withLlama && !llamaOk) throw new Error('node-llama-cpp could not be installed; run with --no-llamacpp to measure fs2 alone.');
   const small = await prepareModel('perf_125m');
