@@ -196,8 +196,12 @@ export class TransformerDecoderModel extends Module {
     this.state = 'empty';
     this.cpu?.dispose();
     this.cpu = undefined;
-    await loadModuleState(this, source, device);
     const kernels = cpuKernelsFor(device);
+    try {
+      await loadModuleState(this, source, device);
+    } finally {
+      kernels?.releaseStaging();
+    }
     if (kernels !== undefined) {
       try {
         this.cpu = CpuDecoder.maybeCreate(kernels, device, this);

@@ -477,6 +477,15 @@ export class CpuKernels {
     this.parallel('pack_out_in', [srcPtr, r0, k, w, col, floatBits(scale)], r1 - r0, this.threads * 4, 8, r0);
   }
 
+  /** Frees the staging block (after a load), so that KV caches and scratch reuse its pages. */
+  releaseStaging(): void {
+    if (this.stagingPtr !== 0) {
+      this.free(this.stagingPtr);
+      this.stagingPtr = 0;
+      this.stagingBytes = 0;
+    }
+  }
+
   /**
    * A block of at least `bytes` bytes kept for staging (reading a file in chunks before laying
    * them out), reused by every call: its pages are faulted in once. Valid until the next call.
