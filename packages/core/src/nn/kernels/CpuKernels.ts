@@ -27,6 +27,12 @@ export const CPU_KERNELS_MEMORY_NAME = 'wasm (fs2 CPU kernels)';
 /** Chunks of work per product, at most: each is one claim through the control block. */
 const MAX_CHUNKS = 1024;
 
+/** Delayed jobs in a row after which the kernels run on one thread for a while (see `watchStragglers`). */
+const STRAGGLER_JOBS = 8;
+
+/** Jobs run on one thread after {@link STRAGGLER_JOBS} delayed ones. */
+const SOLO_JOBS = 2000;
+
 /** How long an idle worker spins before sleeping, in ms: past the gaps between the products of one decode step. */
 const SPIN_MS = 4;
 
@@ -195,6 +201,9 @@ export class CpuKernels {
   private readonly sizes = new Map<number, number>();
   private top: number;
   private stagingPtr = 0;
+  /** Consecutive jobs in which this thread waited for a worker, and jobs left to run alone (see watchStragglers). */
+  private delayedJobs = 0;
+  private soloJobs = 0;
   private stagingBytes = 0;
   /** Everything from here up has never been handed out: still the zeros the memory grew with. */
   private untouched: number;
@@ -409,7 +418,8 @@ export class CpuKernels {
     const target = Math.max(1, Math.min(MAX_CHUNKS, units, chunks));
     const chunk = Math.ceil(Math.ceil(units / target) / align) * align;
     const count = Math.ceil(units / chunk);
-    if (this.threads === 1 || count <= 1) {
+    if (this.threads === 1 || count <= 1 || this.soloJobs > 0) {
+      this.soloJobs = Math.max(0, this.soloJobs - 1);
       fn(...args, offset, offset + units);
       return;
     }
@@ -432,10 +442,13 @@ export class CpuKernels {
       Atomics.notify(ctl, JOB);
     }
     let failure: unknown;
+    let own = 0;
+    const started = performance.now();
     for (;;) {
       const v = Atomics.load(ctl, CLAIM);
       if ((v & 1023) >= count) break;
       if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+      own++;
       const u0 = offset + (v & 1023) * chunk;
       // After a failure the remaining chunks are claimed but skipped, so that no worker is still
       // writing when this returns.
@@ -448,14 +461,40 @@ export class CpuKernels {
       }
       Atomics.add(ctl, DONE, 1);
     }
+    const worked = performance.now();
     while (Atomics.load(ctl, DONE) < count) {
       // A worker is finishing its chunk.
     }
+    this.watchStragglers(own, count, worked - started, performance.now() - worked);
     if (failure === undefined && Atomics.load(ctl, FAILED) === job) {
       failure = new Error('a kernel failed on a worker thread');
     }
     if (failure !== undefined) {
       throw new InternalError(`The CPU kernel ${op} failed: ${(failure as Error).message}`, { cause: failure });
+    }
+  }
+
+  /**
+   * Falls back to this thread alone for a while when the workers do not help. On a machine whose
+   * cores are busy with other processes, a worker that spins for the next job takes CPU time from
+   * this thread, and one descheduled in the middle of a chunk makes it wait a scheduler time slice:
+   * measured with another process busy on one of 2 cores, streaming the ~125M model's weights took
+   * 32-45 ms on 2 threads (this one doing ~86 % of the chunks) against 16-24 ms on 1. A job counts
+   * as delayed when this thread did at least 80 % of 8 or more chunks, or waited longer than 3 of
+   * its own chunks (plus 50 µs); 8 in a row switch to one thread (the workers go to sleep) for the
+   * next 2,000 jobs (~30 decode steps of that model), after which both threads are tried again.
+   * Jobs shorter than 0.2 ms are not judged: a worker needs a few microseconds to join one.
+   */
+  private watchStragglers(ownChunks: number, chunks: number, workedMs: number, waitedMs: number): void {
+    if (workedMs + waitedMs < 0.2) {
+      return;
+    }
+    const alone = chunks >= 8 && ownChunks >= 0.8 * chunks;
+    const delayed = alone || (ownChunks > 0 && waitedMs > (3 * workedMs) / ownChunks + 0.05);
+    this.delayedJobs = delayed ? this.delayedJobs + 1 : 0;
+    if (this.delayedJobs >= STRAGGLER_JOBS) {
+      this.delayedJobs = 0;
+      this.soloJobs = SOLO_JOBS;
     }
   }
 
