@@ -5,7 +5,7 @@ import type { Device } from '../devices/Device.js';
 import { useDevice } from '../devices/DeviceRegistry.js';
 import { HeapBudgetExceededError } from '../errors.js';
 import { rotateHalfMatrix } from '../RotaryEncoder.js';
-import { CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH } from './CpuKernels.js';
+import { CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH, judgeJob } from './CpuKernels.js';
 import { PanelWeight } from './PanelWeight.js';
 
 // Integration: the kernels run on worker threads. References are TF.js ops on the cpu backend.
@@ -311,6 +311,19 @@ describe.each([0, 5])('a decode step of attention (window %i)', (window) => {
     } finally {
       kernels.close();
     }
+  });
+});
+
+describe('judging whether the workers helped with a job', () => {
+  it.each([
+    [8, 16, 1, 0.01, 'helped'], // half the chunks each, no wait
+    [13, 16, 1, 0.01, 'delayed'], // this thread did 81 %
+    [13, 7, 1, 0.01, 'helped'], // too few chunks to judge the share
+    [4, 16, 1, 0.5, 'helped'], // a wait of 2 of its chunks
+    [4, 16, 1, 0.9, 'delayed'], // a wait of 3.6 of its chunks
+    [16, 16, 0.1, 0.05, 'unjudged'], // too short a job
+  ] as const)('%i of %i chunks, %f ms of work, %f ms waiting: %s', (own, chunks, worked, waited, verdict) => {
+    expect(judgeJob(own, chunks, worked, waited)).toBe(verdict);
   });
 });
 

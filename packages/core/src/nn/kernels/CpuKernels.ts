@@ -486,12 +486,11 @@ export class CpuKernels {
    * Jobs shorter than 0.2 ms are not judged: a worker needs a few microseconds to join one.
    */
   private watchStragglers(ownChunks: number, chunks: number, workedMs: number, waitedMs: number): void {
-    if (workedMs + waitedMs < 0.2) {
+    const verdict = judgeJob(ownChunks, chunks, workedMs, waitedMs);
+    if (verdict === 'unjudged') {
       return;
     }
-    const alone = chunks >= 8 && ownChunks >= 0.8 * chunks;
-    const delayed = alone || (ownChunks > 0 && waitedMs > (3 * workedMs) / ownChunks + 0.05);
-    this.delayedJobs = delayed ? this.delayedJobs + 1 : 0;
+    this.delayedJobs = verdict === 'delayed' ? this.delayedJobs + 1 : 0;
     if (this.delayedJobs >= STRAGGLER_JOBS) {
       this.delayedJobs = 0;
       this.soloJobs = SOLO_JOBS;
@@ -600,6 +599,20 @@ function compileOptimized(bytes: Uint8Array): WasmModule {
       setFlagsFromString('--wasm-lazy-compilation');
     }
   }
+}
+
+/**
+ * Whether the workers helped with a job (see `CpuKernels.watchStragglers`): `delayed` when this
+ * thread did at least 80 % of 8 or more chunks, or waited for the workers longer than 3 of its own
+ * chunks plus 50 µs; `unjudged` for a job shorter than 0.2 ms.
+ */
+export function judgeJob(ownChunks: number, chunks: number, workedMs: number, waitedMs: number): 'delayed' | 'helped' | 'unjudged' {
+  if (workedMs + waitedMs < 0.2) {
+    return 'unjudged';
+  }
+  const alone = chunks >= 8 && ownChunks >= 0.8 * chunks;
+  const waited = ownChunks > 0 && waitedMs > (3 * workedMs) / ownChunks + 0.05;
+  return alone || waited ? 'delayed' : 'helped';
 }
 
 const bitsView = new Int32Array(1);
