@@ -1,5 +1,6 @@
-// fs2 CPU kernels: float32 matrix products over weights laid out in panels, in WebAssembly SIMD
-// (128-bit). Compiled by build-kernels.mjs (clang --target=wasm32 -msimd128) into kernelsWasm.ts.
+// fs2 CPU kernels: float32 matrix products over weights laid out in panels, and the rest of a
+// decoder layer (RMSNorm, rotary, SwiGLU, KV cache, attention), in WebAssembly SIMD (128-bit).
+// Compiled by build-kernels.mjs (clang --target=wasm32 -msimd128) into kernelsWasm.ts.
 //
 // Weight layout ("panels"): a [K, N] weight (fs2's [in, out]) is stored as ceil(N / 8) panels of
 // [K, 8] floats, row-major, the last panel zero-padded: element (k, n) is at
@@ -7,8 +8,9 @@
 // the weight front to back at memory speed, and a matrix product reuses an [KC, 8] block of it from
 // L1 for every row of the input (no packing per call, no transposed access).
 //
-// Outputs have a padded row stride (ldc = 8 * panels). Every function works on a range of panels
-// [p0, p1), so that several threads (instances sharing one memory) split a product by columns.
+// Outputs have a padded row stride (ldc = 8 * panels). The functions that threads share take a
+// range of work units last (panels [p0, p1), heads, rows), so that several threads (instances
+// sharing one memory) split the work; their other arguments are integers (floats as their bits).
 //
 // The functions use no stack and no static data: instances on several threads share the memory
 // but each has its own globals, so nothing here may depend on __stack_pointer.
