@@ -76,9 +76,9 @@ export interface BenchResult {
   readonly wasm_heap_bytes: number;
   /** The fs2 CPU kernels' memory (weights laid out for them, KV caches, scratch); 0 when unused. */
   readonly kernel_memory_bytes: number;
-  /** `tf.memory().numTensors` after the last decode minus before its prefill (0: no tensor leaks). */
+  /** `tf.memory().numTensors` after the last run's decode steps minus before them (0: no leak). */
   readonly tensor_growth: number;
-  /** Growth of the TF.js wasm heap and of the kernel memory over the last timed run, in bytes. */
+  /** Growth of the TF.js wasm heap and of the kernel memory over the last run's decode steps, in bytes. */
   readonly memory_growth_bytes: number;
   /** The greedy tokens of the last run (the same every run: a correctness check across engines). */
   readonly tokens: readonly number[];
@@ -185,8 +185,6 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
       const kernels = options.profile === true && model.runsOnCpuKernels ? getCpuKernels() : undefined;
       let profile: BenchResult['profile'];
       for (let run = 0; run < options.warmup + options.runs; run++) {
-        const tensorsBefore = tf.memory().numTensors;
-        const memoryBefore = wasmHeapBytes() + kernelMemoryBytes();
         const last = run === options.warmup + options.runs - 1;
         const phases: Partial<Record<'prefill' | 'decode', Map<string, KernelTiming>>> = {};
         const hooks =
@@ -208,8 +206,8 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
         if (run === 0) {
           firstPrefillS = timing.prefillS;
         }
-        tensorGrowth = tf.memory().numTensors - tensorsBefore;
-        memoryGrowth = wasmHeapBytes() + kernelMemoryBytes() - memoryBefore;
+        tensorGrowth = timing.tensorGrowth;
+        memoryGrowth = timing.memoryGrowth;
         tokens = timing.tokens;
         if (run >= options.warmup) {
           prefillRates.push(options.promptTokens / timing.prefillS);
@@ -261,13 +259,15 @@ function runOnce(
   prompt: readonly number[],
   newTokens: number,
   hooks?: { start(): void; stop(phase: 'prefill' | 'decode'): void },
-): { prefillS: number; decodeS: number; tokens: number[] } {
+): { prefillS: number; decodeS: number; tokens: number[]; tensorGrowth: number; memoryGrowth: number } {
   cache.reset();
   hooks?.start();
   const t0 = performance.now();
   let token = nextToken(model.prefill(prompt, cache));
   const t1 = performance.now();
   hooks?.stop('prefill');
+  const tensorsBefore = tf.memory().numTensors;
+  const memoryBefore = wasmHeapBytes() + kernelMemoryBytes();
   hooks?.start();
   const t1b = performance.now();
   const tokens = [token];
@@ -278,7 +278,9 @@ function runOnce(
   const t2 = performance.now();
   hooks?.stop('decode');
   const decodeS = (t2 - t1b) / 1000;
-  return { prefillS: (t1 - t0) / 1000, decodeS, tokens };
+  const tensorGrowth = tf.memory().numTensors - tensorsBefore;
+  const memoryGrowth = wasmHeapBytes() + kernelMemoryBytes() - memoryBefore;
+  return { prefillS: (t1 - t0) / 1000, decodeS, tokens, tensorGrowth, memoryGrowth };
 }
 
 function nextToken(logits: tf.Tensor): number {
