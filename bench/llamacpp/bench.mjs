@@ -5,8 +5,11 @@
 //   decode:  N further single-token greedy steps, each feeding the previous token.
 // Adapted from the reference harness's bench.mjs. Prints one JSON object on stdout.
 //
+// Like `fs2 bench`, it does `--warmup` untimed runs, then `--runs` timed ones, and reports the
+// medians (a run: clear the sequence, prefill, decode).
+//
 // Usage: node bench/llamacpp/bench.mjs --model file.gguf --prompt-tokens 128 --new-tokens 64
-//        [--threads 2] [--gpu vulkan] [--context 2048]
+//        [--threads 2] [--warmup 1] [--runs 3] [--gpu vulkan] [--context 2048]
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 import { benchPrompt } from '../prompt.mjs';
@@ -23,6 +26,8 @@ const threads = Number(opt('--threads', 2));
 const gpu = opt('--gpu', 'false');
 const contextSize = Number(opt('--context', Math.max(256, promptTokens + newTokens + 16)));
 const vocab = Number(opt('--vocab', 32000));
+const warmup = Number(opt('--warmup', 1));
+const runs = Number(opt('--runs', 3));
 
 const prompt = benchPrompt(promptTokens, vocab);
 const llama = await getLlama({ gpu: gpu === 'false' ? false : gpu, build: 'never', logLevel: LlamaLogLevel.error });
@@ -38,28 +43,52 @@ const context = await model.createContext({
   experimentalKvCacheValueType: 'F32',
 });
 const seq = context.getSequence();
-await seq.clearHistory();
 const input = prompt.map((t, i) => (i === prompt.length - 1 ? [t, { generateNext: { token: true } }] : t));
-const t1 = performance.now();
-const res = await seq.controlledEvaluate(input);
-const t2 = performance.now();
-let token = res[prompt.length - 1].next.token;
-const t3 = performance.now();
-for (let i = 0; i < newTokens; i++) {
-  const r = await seq.controlledEvaluate([[token, { generateNext: { token: true } }]]);
-  token = r[0].next.token;
+const prefillRates = [];
+const decodeRates = [];
+let firstPrefillS = NaN;
+let tokens = [];
+for (let run = 0; run < warmup + runs; run++) {
+  await seq.clearHistory();
+  const t1 = performance.now();
+  const res = await seq.controlledEvaluate(input);
+  const t2 = performance.now();
+  let token = res[prompt.length - 1].next.token;
+  tokens = [token];
+  const t3 = performance.now();
+  for (let i = 0; i < newTokens; i++) {
+    const r = await seq.controlledEvaluate([[token, { generateNext: { token: true } }]]);
+    token = r[0].next.token;
+    tokens.push(token);
+  }
+  const t4 = performance.now();
+  if (run === 0) firstPrefillS = (t2 - t1) / 1000;
+  if (run >= warmup) {
+    prefillRates.push(promptTokens / ((t2 - t1) / 1000));
+    decodeRates.push(newTokens / ((t4 - t3) / 1000));
+  }
 }
-const t4 = performance.now();
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const result = {
   engine: 'llama.cpp',
   llama_cpp: llama.llamaCppRelease,
   gpu: llama.gpu,
   threads,
   load_s: loadS,
-  prefill_tok_s: promptTokens / ((t2 - t1) / 1000),
-  decode_tok_s: newTokens / ((t4 - t3) / 1000),
+  first_prefill_s: firstPrefillS,
+  prefill_tok_s: median(prefillRates),
+  decode_tok_s: median(decodeRates),
+  prefill_tok_s_runs: prefillRates,
+  decode_tok_s_runs: decodeRates,
   prompt_tokens: promptTokens,
   new_tokens: newTokens,
+  warmup,
+  runs,
+  tokens,
   peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
 };
 await context.dispose();

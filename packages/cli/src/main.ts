@@ -4,6 +4,7 @@ import { Fs2Error } from '@fs2/core';
 import { Command, CommanderError } from 'commander';
 
 import { registerAssetsCommands } from './commands/assets.js';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerLogitsCommand } from './commands/logits.js';
 import { registerDevicesCommand } from './commands/devices.js';
@@ -47,6 +48,7 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   registerGenerateCommand(program, context);
   registerDevicesCommand(program, context);
   registerRecipeCommand(program, context);
+  registerBenchCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -38,6 +38,8 @@ export interface ModelOptions {
 export interface LoadedCausalLM {
   /** The model: local, or split over worker threads with `--tp`. */
   readonly model: CausalLM;
+  /** The local model behind {@link model} (without `--tp`), for commands that drive it directly. */
+  readonly local: TransformerDecoderModel | undefined;
   readonly resolver: DependencyResolver;
   /** The card, when the model was named by one. */
   readonly card: AssetCard | undefined;
@@ -100,8 +102,14 @@ function asPath(context: CommandContext, target: string): string | undefined {
  *
  * @throws ModelNotKnownError (exit 2) when `target` is neither a path nor a card; every loading error.
  */
-export async function loadCausalLM(context: CommandContext, target: string, options: ModelOptions): Promise<LoadedCausalLM> {
-  const resolver = await context.openFairseq2();
+export async function loadCausalLM(
+  context: CommandContext,
+  target: string,
+  options: ModelOptions,
+  /** The fs2 world to load in; default: a fresh one (`context.openFairseq2()`). */
+  world?: DependencyResolver,
+): Promise<LoadedCausalLM> {
+  const resolver = world ?? (await context.openFairseq2());
   const loader = resolver.resolve(GlobalModelLoader);
   const placement = options.device === undefined ? {} : { device: options.device };
   const tp = options.tp ?? 1;
@@ -130,13 +138,13 @@ export async function loadCausalLM(context: CommandContext, target: string, opti
   }
   const model = await load();
   if (model instanceof TensorParallelModel) {
-    return { model, resolver, card, folder, family };
+    return { model, local: undefined, resolver, card, folder, family };
   }
   if (!(model instanceof TransformerDecoderModel)) {
     model.dispose();
     throw new NotSupportedError(`${target} is not a decoder-only language model that \`fs2\` can run.`);
   }
-  return { model: localCausalLM(model), resolver, card, folder, family };
+  return { model: localCausalLM(model), local: model, resolver, card, folder, family };
 }
 
 /**

@@ -24,6 +24,25 @@ export interface CheckpointTensor {
 }
 
 /**
+ * Synchronous access to the rows of one floating-point tensor (a row: one index of dim 0, the
+ * product of the other dims; a 1-D tensor is a single row), read as float32 straight into the
+ * caller's array: how a loader streams weights into place (a view of the wasm heap, a kernel
+ * memory) without a whole-tensor copy in between.
+ */
+export interface TensorRowReader {
+  /** Rows of the tensor (dim 0; 1 for a 1-D tensor). */
+  readonly rows: number;
+  /** Floats per row. */
+  readonly rowLength: number;
+  /**
+   * Reads rows `[start, start + count)` into `into` (at least `count * rowLength` floats).
+   *
+   * @throws CheckpointError when the file is shorter than its header says.
+   */
+  read(start: number, count: number, into: Float32Array): void;
+}
+
+/**
  * A checkpoint opened for lazy reading: the keys and shapes are known, each tensor's data is read
  * on request with positioned reads, one tensor at a time. Every format (safetensors single file,
  * folder or index; torch `.pt`/`.pth`/`.bin`; Meta `consolidated.NN.pth`; fairseq2 native
@@ -53,6 +72,11 @@ export interface CheckpointReader {
   readSlice(key: string, dim: number, start: number, length: number, into?: TensorArray): Promise<TensorArray>;
   /** Yields the tensors (all, or those of `keys`, in that order) one at a time. */
   iterTensors(keys?: Iterable<string>): AsyncIterableIterator<CheckpointTensor>;
+  /**
+   * Synchronous row access to the floating-point tensor `key`, when the format stores it
+   * contiguously in a plain file (safetensors); `undefined` otherwise (read it with {@link read}).
+   */
+  rowReader?(key: string): TensorRowReader | undefined;
   /** Releases the files. Reading afterwards fails. */
   close(): Promise<void>;
 }

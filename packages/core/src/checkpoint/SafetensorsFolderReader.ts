@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import type { TensorArray } from './dtypes.js';
-import { CheckpointReaderBase, type CheckpointTensorInfo, type TensorSlice } from './CheckpointReader.js';
+import { CheckpointReaderBase, type CheckpointTensorInfo, type TensorRowReader, type TensorSlice } from './CheckpointReader.js';
 import { CheckpointError, CheckpointNotFoundError } from './errors.js';
 import { SafetensorsReader, openFile } from './safetensors.js';
 import { readFully } from './stridedRead.js';
@@ -126,6 +126,12 @@ export class SafetensorsFolderReader extends CheckpointReaderBase {
 
   async close(): Promise<void> {
     await closeAll(this.files);
+  }
+
+  /** Row access through the shard that holds `key` (see `SafetensorsReader.rowReader`). */
+  rowReader(key: string): TensorRowReader | undefined {
+    this.info(key);
+    return (this.owners.get(key) as SafetensorsReader).rowReader(key);
   }
 
   protected async readInto(info: CheckpointTensorInfo, slice: TensorSlice | undefined, out: TensorArray): Promise<void> {

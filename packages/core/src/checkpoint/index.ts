@@ -20,7 +20,7 @@ export {
 } from './dtypes.js';
 export type { StorageDtype, TensorArray } from './dtypes.js';
 export { CheckpointReaderBase } from './CheckpointReader.js';
-export type { CheckpointReader, CheckpointTensor, CheckpointTensorInfo, TensorSlice } from './CheckpointReader.js';
+export type { CheckpointReader, CheckpointTensor, CheckpointTensorInfo, TensorRowReader, TensorSlice } from './CheckpointReader.js';
 export { READ_CHUNK_BYTES } from './stridedRead.js';
 export { SafetensorsReader, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors.js';
 export type { SafetensorsTensorInfo } from './safetensors.js';

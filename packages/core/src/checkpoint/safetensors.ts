@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 
@@ -6,9 +7,10 @@ import {
   STORAGE_DTYPE_BYTES,
   isFloatingDtype,
   isStorageDtype,
+  widenToFloat32,
   type TensorArray,
 } from './dtypes.js';
-import { CheckpointReaderBase, type CheckpointTensorInfo, type TensorSlice } from './CheckpointReader.js';
+import { CheckpointReaderBase, type CheckpointTensorInfo, type TensorRowReader, type TensorSlice } from './CheckpointReader.js';
 import { CheckpointError, CheckpointNotFoundError } from './errors.js';
 import {
   FileRegionSource,
@@ -136,6 +138,56 @@ export class SafetensorsReader extends CheckpointReaderBase {
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+
+  /**
+   * Synchronous row access to the floating-point tensor `key` (positioned reads on the open file:
+   * F32 straight into the destination, other types through a buffer of at most
+   * {@link READ_CHUNK_BYTES} and widened); `undefined` for an integer tensor or a scalar.
+   */
+  rowReader(key: string): TensorRowReader | undefined {
+    const info = this.info(key);
+    if (!isFloatingDtype(info.dtype) || info.shape.length === 0) {
+      return undefined;
+    }
+    const rows = info.shape.length === 1 ? 1 : (info.shape[0] as number);
+    const rowLength = rows === 0 ? 0 : info.numel / rows;
+    const elementBytes = STORAGE_DTYPE_BYTES[info.dtype];
+    const fd = this.handle.fd;
+    const path = this.path;
+    const readBytes = (target: Uint8Array, position: number): void => {
+      let done = 0;
+      while (done < target.length) {
+        const want = Math.min(target.length - done, READ_CHUNK_BYTES);
+        const bytesRead = readSync(fd, target, done, want, info.offset + position + done);
+        if (bytesRead === 0) {
+          throw new CheckpointError(path, `${path} is truncated: ${key} ends at byte ${info.offset + info.byteLength}, but the file is shorter.`, key);
+        }
+        done += bytesRead;
+      }
+    };
+    return {
+      rows,
+      rowLength,
+      read: (start, count, into) => {
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows) {
+          throw new CheckpointError(path, `Cannot read rows [${start}, ${start + count}) of ${key} in ${path}: it has ${rows}.`, key);
+        }
+        const elements = count * rowLength;
+        if (info.dtype === 'F32') {
+          readBytes(new Uint8Array(into.buffer, into.byteOffset, elements * 4), start * rowLength * 4);
+          return;
+        }
+        const chunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / elementBytes));
+        const buffer = new Uint8Array(Math.min(elements, chunk) * elementBytes);
+        for (let done = 0; done < elements; done += chunk) {
+          const n = Math.min(chunk, elements - done);
+          const bytes = buffer.subarray(0, n * elementBytes);
+          readBytes(bytes, (start * rowLength + done) * elementBytes);
+          widenToFloat32(info.dtype, bytes, into, done, n);
+        }
+      },
+    };
   }
 
   protected async readInto(info: CheckpointTensorInfo, slice: TensorSlice | undefined, out: TensorArray): Promise<void> {

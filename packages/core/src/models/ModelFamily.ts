@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 
 import type { AssetCard } from '../assets/AssetCard.js';
+import type { TensorRowReader } from '../checkpoint/CheckpointReader.js';
 import { createServiceIdentifier, type ServiceIdentifier } from '../runtime/ServiceIdentifier.js';
 import type { Gangs } from '../gang/Gangs.js';
 import type { Device } from '../nn/devices/Device.js';
@@ -38,7 +39,14 @@ export interface SavableModel extends LoadableModel {
 export interface SourceTensor {
   readonly key: string;
   readonly shape: readonly number[];
+  /** The values, row-major (may be read from the file on first access when {@link rows} is given). */
   readonly data: Float32Array;
+  /**
+   * Synchronous access to the rows of the tensor in the file, when the checkpoint allows it (see
+   * `TensorRowReader`): a converter that only renames or transposes passes it on (`StateEntry.rows`)
+   * so that the model can stream the values into place instead of receiving `data`. Default: none.
+   */
+  readonly rows?: TensorRowReader;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { ProgressReporter } from '../assets/download/ProgressReporter.js';
 import { AssetCardError, ConfigValidationError } from '../assets/errors.js';
 import { retrieveCardAsset } from '../assets/retrieveCardAsset.js';
 import { checkConfig } from '../assets/structureConfig.js';
+import type { TensorRowReader } from '../checkpoint/CheckpointReader.js';
 import type { CheckpointLoader } from '../checkpoint/CheckpointLoader.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import { writeSafetensors, writeShardedSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors.js';
@@ -47,6 +48,7 @@ import {
   type ParallelLoadModelOptions,
   type SavableModel,
   type SaveModelOptions,
+  type SourceTensor,
   type TensorParallelOptions,
 } from './ModelFamily.js';
 
@@ -135,7 +137,19 @@ function nativeConverter<TConfig>(parameterNames: () => ReadonlySet<string>): Ch
       return keys.size > 0 && [...keys].every((k) => names.has(k));
     },
     *convert(tensor) {
-      yield { name: tensor.key, data: tensor.data, shape: tensor.shape };
+      const rows = tensor.rows;
+      if (rows === undefined) {
+        yield { name: tensor.key, data: tensor.data, shape: tensor.shape };
+        return;
+      }
+      yield {
+        name: tensor.key,
+        shape: tensor.shape,
+        get data() {
+          return tensor.data;
+        },
+        rows: { layout: 'fs2', reader: rows },
+      };
     },
     plan: (key, shape) => ({ name: key, shape: [...shape], transpose: false }),
   };
@@ -364,10 +378,48 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         if (converter.isIgnored?.(key) === true) {
           continue;
         }
-        if (converter.plan !== undefined) {
-          const plan = converter.plan(key, reader.shape(key), config, path);
+        const shape = reader.shape(key);
+        if (sharding !== undefined && converter.plan !== undefined) {
+          // A tensor-parallel rank reads only its slice, converted as the plan says.
+          const plan = converter.plan(key, shape, config, path);
           if (plan !== undefined) {
             yield await readPlannedTensor(reader, key, plan, sharding);
+            continue;
+          }
+        }
+        const fileRows = sharding === undefined ? reader.rowReader?.(key) : undefined;
+        if (fileRows !== undefined) {
+          // Read on demand: a model that streams the rows into place never asks for `data`. A
+          // consumer that took neither gets the data read before the file moves on (it may keep
+          // the entry, and the file is closed at the end).
+          let data: Float32Array | undefined;
+          let streamed = false;
+          const rows: TensorRowReader = {
+            rows: fileRows.rows,
+            rowLength: fileRows.rowLength,
+            read: (start, count, into) => {
+              streamed = true;
+              fileRows.read(start, count, into);
+            },
+          };
+          const read = (): Float32Array => {
+            if (data === undefined) {
+              data = new Float32Array(fileRows.rows * fileRows.rowLength);
+              fileRows.read(0, fileRows.rows, data);
+            }
+            return data;
+          };
+          const tensor: SourceTensor = {
+            key,
+            shape,
+            get data() {
+              return read();
+            },
+            rows,
+          };
+          yield* converter.convert(tensor, config, path);
+          if (!streamed) {
+            read();
           }
           continue;
         }
@@ -375,8 +427,8 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
         if (!(data instanceof Float32Array)) {
           throw new CheckpointError(path, `${key} in ${path} holds integers, but model weights are floating-point.`, key);
         }
-        for (const entry of converter.convert({ key, shape: reader.shape(key), data }, config, path)) {
-          // A converter without a plan: read whole, then narrowed to this rank's part.
+        for (const entry of converter.convert({ key, shape, data }, config, path)) {
+          // Read whole, then (a converter without a plan) narrowed to this rank's part.
           yield sharding === undefined ? entry : shardStateEntry(entry, sharding);
         }
       }

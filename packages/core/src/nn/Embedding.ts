@@ -45,6 +45,14 @@ export class Embedding extends Module {
     this.weight.unload();
   }
 
+  /**
+   * The loaded table: `[vocab, dim]`, or `[dim, vocab]` with a tied projection; for code that reads
+   * it outside TF.js (the CPU kernels).
+   */
+  weightTensor(): tf.Tensor2D {
+    return this.weight.tensor() as tf.Tensor2D;
+  }
+
   /** Token ids `[n]` (int32) → embeddings `[n, dim]`. */
   apply(ids: tf.Tensor1D): tf.Tensor2D {
     return tf.tidy(() => {

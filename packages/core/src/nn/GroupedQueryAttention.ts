@@ -152,6 +152,21 @@ export class GroupedQueryAttention extends Module {
     this.qkNormWeight = undefined;
   }
 
+  /** The fused q/k/v projection (`[modelDim, (heads + 2 kvHeads) headDim]`, q scaled by `1/sqrt(headDim)` unless q/k norms fold it). */
+  get qkvProjection(): Linear {
+    return this.qkv;
+  }
+
+  /** The output projection: a {@link Linear}, or a row-sharded one under tensor parallelism. */
+  get outputProjection(): Projection {
+    return this.outputProj;
+  }
+
+  /** With q/k norms: the gains `[heads + kvHeads, headDim]` of one RMSNorm over q and k (q's scaled by `1/sqrt(headDim)`). */
+  get qkNormGains(): tf.Tensor2D | undefined {
+    return this.qkNormWeight;
+  }
+
   /** `x` `[batch * length, modelDim]` (rows batch-major) → `[batch * length, modelDim]`. */
   apply(x: tf.Tensor2D, ctx: AttentionContext): tf.Tensor2D {
     return tf.tidy(() => {

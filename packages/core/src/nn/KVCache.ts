@@ -2,7 +2,25 @@ import * as tf from '@tensorflow/tfjs';
 
 import type { Device } from './devices/Device.js';
 import type { HeapReservation } from './devices/HeapLedger.js';
+import { InternalError } from '../errors/Fs2Error.js';
 import { KVCacheOverflowError } from './errors.js';
+import type { CpuKernels } from './kernels/CpuKernels.js';
+
+/**
+ * Where one layer's keys and values live in the CPU kernels' memory, per key/value head
+ * (`paddedCapacity * headDim` floats apart): keys in panels of 8 positions
+ * (`[paddedCapacity / 8][headDim][8]`), values in panels of 8 head dims
+ * (`[headDim / 8][paddedCapacity][8]`), as the kernels' products read them (see kernels.c).
+ */
+export interface KVCacheKernelBlocks {
+  readonly keys: number;
+  readonly values: number;
+}
+
+/** The capacity of a KV cache in the CPU kernels' memory, rounded up to whole panels of 8 positions. */
+export function paddedKernelCapacity(capacity: number): number {
+  return Math.ceil(capacity / 8) * 8;
+}
 
 /** The dimensions a {@link KVCache} is laid out by. */
 export interface KVCacheShape {
@@ -29,17 +47,26 @@ export function kvCacheBytes(shape: KVCacheShape, capacity: number, batchSize = 
  * New positions are written straight into the tensors' storage where the device exposes it (wasm,
  * cpu): TF.js tensors are immutable, and a functional update (`tensorScatterUpdate`, `concat`)
  * copies the whole cache every step (js-ecosystem.md §10). Other devices fall back to such an update.
+ *
+ * A cache made with `kernels` (what `TransformerDecoderModel.createCache()` does for one sequence on
+ * a model that runs on fs2's CPU kernels) holds no TF.js tensors: each layer's keys and values are
+ * blocks of the kernels' memory, `[kvHeads, capacity, headDim]` with one row per position
+ * ({@link KVCache.kernelBlocks}), written and read there by the kernels.
  */
 export class KVCache {
   /** Positions filled so far (the next write starts here). */
   length = 0;
   private readonly keyTensors: tf.Tensor3D[] = [];
   private readonly valueTensors: tf.Tensor3D[] = [];
+  private readonly blocks: KVCacheKernelBlocks[] = [];
   private disposed = false;
+  /** The CPU kernels whose memory holds the cache (one sequence only); `undefined`: TF.js tensors. */
+  readonly kernels: CpuKernels | undefined;
 
   /**
    * Allocates the cache on `device`, which must be active. Prefer `TransformerDecoderModel.createCache()`.
-   * A device runtime's cache subclass passes `tensors: false` and keeps its own storage.
+   * A device runtime's cache subclass passes `tensors: false` and keeps its own storage; `kernels`
+   * puts the cache in fs2's CPU kernels' memory.
    *
    * @throws HeapBudgetExceededError when it does not fit the device's budget.
    */
@@ -49,9 +76,27 @@ export class KVCache {
     readonly capacity: number,
     readonly batchSize = 1,
     private readonly reservation?: HeapReservation,
-    options: { readonly tensors?: boolean } = {},
+    options: { readonly tensors?: boolean; readonly kernels?: CpuKernels | undefined } = {},
   ) {
     device.assertActive();
+    const kernels = options.kernels;
+    this.kernels = kernels;
+    if (kernels !== undefined) {
+      if (batchSize !== 1) {
+        throw new InternalError(`A KV cache in the CPU kernels' memory holds one sequence, not ${batchSize}.`);
+      }
+      const floats = shape.numKvHeads * paddedKernelCapacity(capacity) * shape.headDim;
+      try {
+        for (let layer = 0; layer < shape.numLayers; layer++) {
+          // Positions not written yet are multiplied by a probability of 0: they must be numbers.
+          this.blocks.push({ keys: kernels.allocZeroed(floats * 4), values: kernels.allocZeroed(floats * 4) });
+        }
+      } catch (error) {
+        this.freeBlocks();
+        throw error;
+      }
+      return;
+    }
     const rows = batchSize * shape.numKvHeads;
     for (let layer = 0; options.tensors !== false && layer < shape.numLayers; layer++) {
       this.keyTensors.push(tf.zeros([rows, shape.headDim, capacity]));
@@ -71,12 +116,31 @@ export class KVCache {
 
   /** Layer `layer`'s transposed keys, `[batch * kvHeads, headDim, capacity]`. Slice before use. */
   keys(layer: number): tf.Tensor3D {
-    return this.keyTensors[layer] as tf.Tensor3D;
+    return this.tensor(this.keyTensors, layer);
   }
 
   /** Layer `layer`'s values, `[batch * kvHeads, capacity, headDim]`. Slice before use. */
   values(layer: number): tf.Tensor3D {
-    return this.valueTensors[layer] as tf.Tensor3D;
+    return this.tensor(this.valueTensors, layer);
+  }
+
+  /** Layer `layer`'s blocks in the CPU kernels' memory (a cache made with `kernels` only). */
+  kernelBlocks(layer: number): KVCacheKernelBlocks {
+    const blocks = this.blocks[layer];
+    if (blocks === undefined) {
+      throw new InternalError(`The KV cache has no CPU kernel blocks for layer ${layer}.`);
+    }
+    return blocks;
+  }
+
+  private tensor(tensors: readonly tf.Tensor3D[], layer: number): tf.Tensor3D {
+    const tensor = tensors[layer];
+    if (tensor === undefined) {
+      throw new InternalError(
+        this.kernels === undefined ? `The KV cache has no layer ${layer}.` : "The KV cache lives in the CPU kernels' memory and has no TF.js tensors.",
+      );
+    }
+    return tensor;
   }
 
   /** Throws {@link KVCacheOverflowError} unless `count` more positions fit. */
@@ -135,7 +199,16 @@ export class KVCache {
     tf.dispose([...this.keyTensors, ...this.valueTensors]);
     this.keyTensors.length = 0;
     this.valueTensors.length = 0;
+    this.freeBlocks();
     this.reservation?.release();
+  }
+
+  private freeBlocks(): void {
+    for (const block of this.blocks) {
+      this.kernels?.free(block.keys);
+      this.kernels?.free(block.values);
+    }
+    this.blocks.length = 0;
   }
 }
 

@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 
+import type { Device } from './devices/Device.js';
+import { cpuKernelsFor } from './kernels/cpuKernelsRegistry.js';
+import { PanelWeight } from './kernels/PanelWeight.js';
+import type { StateRows } from './loadModuleState.js';
 import { FusedParameter, Module, type ParameterSlot } from './Module.js';
 
 /** One output block of a {@link Linear}: an fs2 projection name and its width. */
@@ -30,6 +34,10 @@ export interface LinearOptions {
  * §2.3). The bias, when present, is added by the same fused kernel.
  *
  * Parameters: `<name>.weight` `[in, out]` and `<name>.bias` `[out]`, per output block.
+ *
+ * On a device with fs2's CPU kernels (`wasm`, see `configureCpuKernels`) the weight is not a TF.js
+ * tensor: it is laid out once, at load, in the kernels' memory ({@link PanelWeight}) and the
+ * product runs there on several threads; the input and output stay TF.js tensors.
  */
 export class Linear extends Module {
   readonly outputs: readonly LinearOutput[];
@@ -37,6 +45,8 @@ export class Linear extends Module {
   readonly hasBias: boolean;
   private readonly weight: FusedParameter;
   private readonly bias: FusedParameter | undefined;
+  private panel: PanelWeight | undefined;
+  private panelDevice: Device | undefined;
 
   constructor(
     name: string,
@@ -64,16 +74,94 @@ export class Linear extends Module {
   }
 
   protected override ownSlots(): ParameterSlot[] {
-    return [...this.weight.slots(), ...(this.bias?.slots() ?? [])];
+    const weights = this.weight.slots().map((slot, index) => this.routedSlot(slot, index, 'weight'));
+    const biases = this.bias?.slots().map((slot, index) => this.routedSlot(slot, index, 'bias')) ?? [];
+    return [...weights, ...biases];
   }
 
   protected override unloadOwn(): void {
     this.weight.unload();
     this.bias?.unload();
+    this.panel?.dispose();
+    this.panel = undefined;
+    this.panelDevice = undefined;
+  }
+
+  /**
+   * A slot that hands its data to the CPU kernels' panel weight when the device has them, and to
+   * the TF.js fused parameter otherwise.
+   */
+  private routedSlot(slot: ParameterSlot, index: number, kind: 'weight' | 'bias'): ParameterSlot {
+    const self = this;
+    return {
+      name: slot.name,
+      shape: slot.shape,
+      get received() {
+        const panel = self.panel;
+        if (panel !== undefined) {
+          return kind === 'weight' ? panel.weightReceived(index) : panel.biasReceived(index);
+        }
+        return slot.received;
+      },
+      receive(data: Float32Array, device: Device) {
+        const panel = self.panelFor(device);
+        if (panel === undefined) {
+          slot.receive(data, device);
+        } else if (kind === 'weight') {
+          panel.receiveWeight(index, data);
+        } else {
+          panel.receiveBias(index, data);
+        }
+      },
+      receiveRows(rows: StateRows, device: Device) {
+        const panel = self.panelFor(device);
+        if (panel === undefined || kind === 'bias') {
+          return false;
+        }
+        panel.receiveWeightRows(index, rows.reader, rows.layout === 'transposed');
+        return true;
+      },
+      read() {
+        const panel = self.panel;
+        if (panel !== undefined) {
+          return kind === 'weight' ? panel.readWeight(index) : panel.readBias(index);
+        }
+        return slot.read();
+      },
+    };
+  }
+
+  private panelFor(device: Device): PanelWeight | undefined {
+    if (this.panel !== undefined && this.panelDevice === device) {
+      return this.panel;
+    }
+    const kernels = cpuKernelsFor(device);
+    if (kernels === undefined) {
+      return undefined;
+    }
+    this.weight.unload();
+    this.bias?.unload();
+    this.panel?.dispose();
+    this.panel = new PanelWeight(
+      kernels,
+      this.inDim,
+      this.outputs.map((o) => ({ columns: o.dim, ...(o.scale === undefined ? {} : { scale: o.scale }) })),
+      this.hasBias,
+    );
+    this.panelDevice = device;
+    return this.panel;
+  }
+
+  /** The weight in the CPU kernels' memory, when it was loaded there (see `configureCpuKernels`). */
+  get panelWeight(): PanelWeight | undefined {
+    return this.panel;
   }
 
   /** `x` `[n, in]` → `[n, out]`. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.panel !== undefined && this.panelDevice !== undefined) {
+      return this.panel.apply(x, this.panelDevice);
+    }
     const weight = this.weight.tensor() as tf.Tensor2D;
     if (this.bias === undefined) {
       return tf.matMul(x, weight);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { InternalError } from '../errors/Fs2Error.js';
 import type { Device } from './devices/Device.js';
-import type { StateEntry } from './loadModuleState.js';
+import type { StateEntry, StateRows } from './loadModuleState.js';
 
 /**
  * One named parameter of a module, in fs2's layout (linear weights `[in, out]`), as a state gives
@@ -27,6 +27,12 @@ export interface ParameterSlot {
    * entry) without the loader transposing it first. Same contract as `receive` otherwise.
    */
   receiveTransposed?(data: Float32Array, device: Device): void | Promise<void>;
+  /**
+   * Takes the parameter's values as rows of a file (see `StateEntry.rows`, already checked against
+   * `shape`), streaming them into place; returns `false`, having done nothing, when it cannot (the
+   * caller then gives `data` to {@link ParameterSlot.receive}). Optional.
+   */
+  receiveRows?(rows: StateRows, device: Device): boolean;
   /**
    * The parameter's current data read back from the device, in fs2 layout and `shape` (undoing any
    * storage transform, fusion or folded scale), as a fresh array.
@@ -79,6 +85,32 @@ export class Parameter implements ParameterSlot {
   read(): Float32Array {
     const stored = readTensor(this.tensor());
     return this.transform === undefined ? stored : this.transform.invert(stored);
+  }
+
+  /**
+   * Without a transform, on a device whose storage can be written (wasm, cpu): allocates the tensor
+   * on the device and reads the rows straight into it (no copy of the whole tensor in JS memory,
+   * js-ecosystem.md §2.4).
+   */
+  receiveRows(rows: StateRows, device: Device): boolean {
+    if (this.transform !== undefined || rows.layout !== 'fs2') {
+      return false;
+    }
+    const tensor = writableTensor(this.shape);
+    const view = device.provider.storageView(tensor);
+    if (view === undefined) {
+      tensor.dispose();
+      return false;
+    }
+    try {
+      rows.reader.read(0, rows.reader.rows, view);
+    } catch (error) {
+      tensor.dispose();
+      throw error;
+    }
+    this.value?.dispose();
+    this.value = tensor;
+    return true;
   }
 
   /** The loaded tensor; an internal error when absent (the model checks loading first). */
@@ -230,6 +262,20 @@ export class FusedParameter {
     this.buffer = undefined;
     this.arrived.fill(false);
   }
+}
+
+/**
+ * A float32 tensor whose values are about to be written through the device's storage view. On
+ * wasm it is only allocated (tfjs-backend-wasm's `makeOutput`, an internal API of the pinned
+ * 4.22.0: the values are not written twice, nor faulted in twice on a first load); elsewhere
+ * `tf.fill` (which runs on the device; `tf.zeros` would build the zeros in a JS array first).
+ */
+function writableTensor(shape: readonly number[]): tf.Tensor {
+  const backend = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
+  if (tf.getBackend() === 'wasm' && typeof backend.makeOutput === 'function') {
+    return tf.engine().makeTensorFromTensorInfo(backend.makeOutput([...shape], 'float32'));
+  }
+  return tf.fill([...shape], 0, 'float32');
 }
 
 /** A float32 copy of `tensor`'s values (row-major); `dispose` frees the tensor afterwards. */

@@ -29,6 +29,11 @@ export class RMSNorm extends Module {
     this.weight.unload();
   }
 
+  /** The gain tensor `[dim]` (loaded); for code that runs the norm outside TF.js (the CPU kernels). */
+  weightTensor(): tf.Tensor1D {
+    return this.weight.tensor() as tf.Tensor1D;
+  }
+
   /** Normalises `x` (any rank, last dimension `dim`). */
   apply<T extends tf.Tensor>(x: T): T {
     return rmsNorm(x, this.weight.tensor(), this.eps);

@@ -53,6 +53,16 @@ export class SwiGLUFeedForward extends Module {
     this.gateInner.unload();
   }
 
+  /** The fused gate/inner projection, `[modelDim, 2 innerDim]` (gate columns first). */
+  get gateInnerProjection(): Linear {
+    return this.gateInner;
+  }
+
+  /** The output projection, `[innerDim, modelDim]`. */
+  get outputProjection(): Projection {
+    return this.output;
+  }
+
   /** `x` `[n, modelDim]` → `[n, modelDim]`. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {

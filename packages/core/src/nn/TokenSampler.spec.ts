@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import seedrandom from 'seedrandom';
 
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { TokenSampler, argMax, topIndices } from './TokenSampler.js';
@@ -100,4 +101,52 @@ describe(topIndices, () => {
     expect([...topIndices(v, 6)]).toEqual([1, 3, 5, 4, 0, 2]);
     expect([...topIndices(v, 10)]).toEqual([1, 3, 5, 4, 0, 2]);
   });
+
+  it('picks the same tokens as sorting the whole vocabulary would, for top-p over a 20k vocabulary, ties included', () => {
+    const n = 20_000;
+    let state = 7;
+    const random = (): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const cases = [
+      Float32Array.from({ length: n }, () => random() * 0.01), // nearly flat: a nucleus of most of the vocabulary
+      Float32Array.from({ length: n }, () => random() * 20 - 10), // peaked
+      Float32Array.from({ length: n }, () => Math.round(random() * 4)), // five values: ties everywhere
+    ];
+    for (const logits of cases) {
+      for (const topP of [0.05, 0.5, 0.95]) {
+        const reference = referenceTopP(logits, 1.3, topP, 11);
+        const sampler = new TokenSampler({ temperature: 1.3, topP, seed: 11 });
+        expect(Array.from({ length: 5 }, () => sampler.sample(logits))).toEqual(reference);
+      }
+    }
+  });
 });
+
+/** Top-p sampling by a full sort, as TokenSampler did before: 5 draws with `seed`. */
+function referenceTopP(logits: Float32Array, temperature: number, topP: number, seed: number): number[] {
+  const order = Array.from({ length: logits.length }, (_, i) => i).sort((i, j) => (logits[j] as number) - (logits[i] as number) || i - j);
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v / temperature);
+  let total = 0;
+  for (const v of logits) total += Math.exp(v / temperature - max);
+  const probabilities = order.map((i) => Math.exp((logits[i] as number) / temperature - max) / total);
+  let mass = 0;
+  let keep = 0;
+  while (keep < probabilities.length && mass < topP) {
+    mass += probabilities[keep] as number;
+    keep++;
+  }
+  let kept = 0;
+  for (let i = 0; i < keep; i++) kept += probabilities[i] as number;
+  const random = seedrandom(String(seed));
+  return Array.from({ length: 5 }, () => {
+    let u = random() * kept;
+    for (let i = 0; i < keep; i++) {
+      u -= probabilities[i] as number;
+      if (u < 0) return order[i] as number;
+    }
+    return order[keep - 1] as number;
+  });
+}

@@ -70,16 +70,7 @@ export class TokenSampler {
       candidates = topIndices(logits, k);
       probabilities = softmaxOf(logits, candidates, this.temperature, candidates);
     } else {
-      const all = allIndices(n);
-      let take = Math.min(n, 256);
-      for (;;) {
-        candidates = topIndices(logits, take);
-        probabilities = softmaxOf(logits, candidates, this.temperature, all);
-        if (take === n || cumulative(probabilities) >= this.topP) {
-          break;
-        }
-        take = Math.min(n, take * 8);
-      }
+      ({ candidates, probabilities } = nucleusCandidates(logits, this.temperature, this.topP));
     }
     let keep = probabilities.length;
     if (this.topP < 1) {
@@ -189,8 +180,61 @@ function softmaxOf(values: Float32Array, at: Int32Array, temperature: number, ov
   return out;
 }
 
-function cumulative(values: Float64Array): number {
+/** Value buckets of {@link nucleusCandidates}'s histogram. */
+const NUCLEUS_BUCKETS = 4096;
+
+/**
+ * The tokens that may make up the top-p nucleus, largest first (ties: lower id first), with their
+ * probabilities `softmax(values / temperature)` over the whole vocabulary: every token whose value
+ * reaches the bucket where a histogram of the values (largest first) accumulates `topP` of the
+ * mass, plus one more bucket against rounding. Two linear passes and a sort of about the nucleus,
+ * where sorting the vocabulary (150k for Qwen) took most of a step when the distribution is flat.
+ * The caller's prefix walk then picks exactly what a full sort would.
+ */
+export function nucleusCandidates(
+  values: Float32Array,
+  temperature: number,
+  topP: number,
+): { candidates: Int32Array; probabilities: Float64Array } {
+  const n = values.length;
+  let max = -Infinity;
+  let min = Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = (values[i] as number) / temperature;
+    if (v > max) max = v;
+    if (v < min && v > -Infinity) min = v;
+  }
   let total = 0;
-  for (const v of values) total += v;
-  return total;
+  for (let i = 0; i < n; i++) total += Math.exp((values[i] as number) / temperature - max);
+  // Bucket b holds values in (max - (b + 1) w, max - b w]; bucket 0 the largest.
+  const width = max > min ? (max - min) / NUCLEUS_BUCKETS : 1;
+  const bucketOf = (v: number): number => Math.min(NUCLEUS_BUCKETS - 1, Math.floor((max - v) / width));
+  const mass = new Float64Array(NUCLEUS_BUCKETS);
+  for (let i = 0; i < n; i++) {
+    const v = (values[i] as number) / temperature;
+    if (v > -Infinity) {
+      const b = bucketOf(v);
+      mass[b] = (mass[b] as number) + Math.exp(v - max);
+    }
+  }
+  let last = NUCLEUS_BUCKETS - 1;
+  let cumulative = 0;
+  for (let b = 0; b < NUCLEUS_BUCKETS; b++) {
+    cumulative += mass[b] as number;
+    if (cumulative >= topP * total) {
+      last = Math.min(NUCLEUS_BUCKETS - 1, b + 1);
+      break;
+    }
+  }
+  const kept: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = (values[i] as number) / temperature;
+    if (last === NUCLEUS_BUCKETS - 1 || (v > -Infinity && bucketOf(v) <= last)) kept.push(i);
+  }
+  const candidates = Int32Array.from(kept).sort((i, j) => (values[j] as number) - (values[i] as number) || i - j);
+  const probabilities = new Float64Array(candidates.length);
+  for (let j = 0; j < candidates.length; j++) {
+    probabilities[j] = Math.exp((values[candidates[j] as number] as number) / temperature - max) / total;
+  }
+  return { candidates, probabilities };
 }

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 
 import { FIXTURE_TOKENS, fixturePath } from '../../../../test/support/fixtures.js';
@@ -14,6 +14,7 @@ import {
   ParameterShapeMismatchError,
   StateKeyMismatchError,
 } from './errors.js';
+import { configureCpuKernels, cpuKernelsLedger } from './kernels/cpuKernelsRegistry.js';
 import type { StateEntry } from './loadModuleState.js';
 import type { TransformerDecoderConfig } from './TransformerDecoderConfig.js';
 import { TransformerDecoderModel } from './TransformerDecoderModel.js';
@@ -58,7 +59,10 @@ const LLAMA_3_2_1B: TransformerDecoderConfig = {
   maxSeqLen: 131_072,
 };
 
-describe('the wasm heap guard', () => {
+describe('the wasm heap guard (TF.js matMul, CPU kernels off)', () => {
+  beforeAll(() => configureCpuKernels({ enabled: false }));
+  afterAll(() => configureCpuKernels({ enabled: true }));
+
   it('refuses a model too big for the wasm heap, with the sizes, before allocating anything', async () => {
     const device = await useDevice('wasm');
     const memory = tf.memory();
@@ -116,6 +120,49 @@ describe('the wasm heap guard', () => {
     );
     cache.dispose();
     model.dispose();
+    expect(device.ledger.reservedBytes()).toBe(0);
+  });
+});
+
+describe("the CPU kernels' memory guard", () => {
+  it('refuses a model whose linear weights do not fit the kernel memory, before allocating anything', async () => {
+    const device = await useDevice('wasm');
+    const memory = tf.memory();
+    const error = caught(() => new TransformerDecoderModel(LLAMA_3_2_1B, { device, maxCacheLength: 1024, prefillChunkSize: 128 }));
+    expect(error).toBeInstanceOf(HeapBudgetExceededError);
+    expect((error as Error).message).toBe(
+      "The model needs 4.68 GiB (5029057536 bytes) of the `wasm (fs2 CPU kernels)` device's memory (weights 4.60 GiB (4942987264 bytes), " +
+        'KV cache 64.00 MiB (67108864 bytes), activations 18.08 MiB (18961408 bytes)), ' +
+        'but only 3.94 GiB (4227792896 bytes) of its 3.94 GiB (4227792896 bytes) budget is available. ' +
+        'Use a smaller model or a shorter maximum cache length, split the model across workers with tensor parallelism (`tp`), ' +
+        'or use another device (`cpu`, or `tensorflow` with @tensorflow/tfjs-node installed).',
+    );
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(device.ledger.reservedBytes()).toBe(0);
+    expect(cpuKernelsLedger.reservedBytes()).toBe(0);
+  });
+
+  it("holds the linear weights and a one-sequence cache in the kernels' memory, and releases both on dispose", async () => {
+    const device = await useDevice('wasm');
+    const config = await readHfFixtureConfig('llama3');
+    const model = new TransformerDecoderModel(config, { device, maxCacheLength: 64 });
+    const estimate = model.memoryEstimate();
+    expect(estimate).toEqual({ weights: 4 * (512 * 64 + 3 * 2 * 64 + 64), packedWeights: 0, kvCache: 0, activations: 4 * 512 });
+    expect(device.ledger.reservedBytes()).toBe(estimate.weights + estimate.activations);
+    const linear = 3 * (64 * (4 + 2 * 2) * 16 + 4 * 16 * 64 + 3 * 64 * 160) + 64 * 512;
+    const reserved = cpuKernelsLedger.reservedBytes();
+    expect(reserved).toBeGreaterThan(4 * linear);
+    await model.loadState(hfStateSource(fixturePath('llama3'), { tiedEmbeddings: false }));
+    expect(model.runsOnCpuKernels).toBe(true);
+    const cache = model.createCache({ capacity: 64 });
+    expect(cache.kernels).toBeDefined();
+    expect(cpuKernelsLedger.reservedBytes()).toBe(reserved + 2 * 3 * 2 * 16 * 64 * 4);
+    const batch = model.createCache({ capacity: 8, batchSize: 2 });
+    expect(batch.kernels).toBeUndefined();
+    batch.dispose();
+    cache.dispose();
+    model.dispose();
+    expect(cpuKernelsLedger.reservedBytes()).toBe(0);
     expect(device.ledger.reservedBytes()).toBe(0);
   });
 });

@@ -7,9 +7,11 @@ import type { Device } from './devices/Device.js';
 import type { HeapReservation } from './devices/HeapLedger.js';
 import { Embedding } from './Embedding.js';
 import { ModelNotLoadedError, type MemoryBreakdown } from './errors.js';
-import { estimateDecoderMemory } from './estimateDecoderMemory.js';
+import { cpuKernelsMemory, estimateDecoderMemory } from './estimateDecoderMemory.js';
 import { generate, type GeneratedToken, type GenerationOptions, type GenerationResult } from './generate.js';
 import type { AttentionContext } from './GroupedQueryAttention.js';
+import { CpuDecoder } from './kernels/CpuDecoder.js';
+import { cpuKernelsEnabledFor, cpuKernelsFor, cpuKernelsLedger } from './kernels/cpuKernelsRegistry.js';
 import { KVCache, kvCacheBytes, type KVCacheShape } from './KVCache.js';
 import { Linear } from './Linear.js';
 import { loadModuleState, type StateEntry, type StateSource } from './loadModuleState.js';
@@ -124,6 +126,8 @@ export class TransformerDecoderModel extends Module {
   private readonly localConfig: ResolvedTransformerDecoderConfig;
   private readonly cacheShape: KVCacheShape;
   private readonly reservation: HeapReservation | undefined;
+  private readonly kernelReservation: HeapReservation | undefined;
+  private cpu: CpuDecoder | undefined;
   private state: 'empty' | 'loaded' | 'disposed' = 'empty';
 
   /**
@@ -182,6 +186,11 @@ export class TransformerDecoderModel extends Module {
     if (this.device !== undefined) {
       const estimate = this.memoryEstimate();
       this.device.ledger.check('the model', estimate);
+      if (cpuKernelsEnabledFor(this.device)) {
+        const kernels = cpuKernelsMemory(c, { cacheLength: this.maxCacheLength, prefillChunkSize: this.prefillChunkSize });
+        cpuKernelsLedger.check('the model', kernels);
+        this.kernelReservation = cpuKernelsLedger.reserve('the model', { ...kernels, kvCache: 0 });
+      }
       this.reservation = this.device.ledger.reserve('the model', { ...estimate, kvCache: 0 });
     }
   }
@@ -200,6 +209,7 @@ export class TransformerDecoderModel extends Module {
       packsMatMulWeights: this.device?.provider.packsMatMulWeights ?? true,
       cacheLength: this.maxCacheLength,
       prefillChunkSize: this.prefillChunkSize,
+      cpuKernels: this.device !== undefined && cpuKernelsEnabledFor(this.device),
     });
   }
 
@@ -219,8 +229,35 @@ export class TransformerDecoderModel extends Module {
   async loadState(source: StateSource): Promise<void> {
     const device = this.requireDevice();
     this.state = 'empty';
-    await loadModuleState(this.runtime?.weights ?? this, source, device);
+    if (this.runtime !== undefined) {
+      await loadModuleState(this.runtime.weights, source, device);
+      this.state = 'loaded';
+      return;
+    }
+    this.cpu?.dispose();
+    this.cpu = undefined;
+    const kernels = cpuKernelsFor(device);
+    try {
+      await loadModuleState(this, source, device);
+    } finally {
+      kernels?.releaseStaging();
+    }
+    // A tensor-parallel rank runs its part through the TF.js modules (the CPU decoder computes a
+    // whole model's layers).
+    if (kernels !== undefined && this.tensorParallel === undefined) {
+      try {
+        this.cpu = CpuDecoder.maybeCreate(kernels, device, this);
+      } catch (error) {
+        this.unload();
+        throw error;
+      }
+    }
     this.state = 'loaded';
+  }
+
+  /** Whether a sequence at a time runs as one pass on fs2's CPU kernels (see `CpuDecoder`). */
+  get runsOnCpuKernels(): boolean {
+    return this.cpu !== undefined;
   }
 
   /**
@@ -275,11 +312,16 @@ export class TransformerDecoderModel extends Module {
       );
     }
     device.assertActive();
-    const reservation = device.ledger.reserve(`a KV cache of ${capacity} positions for ${batchSize} sequence(s)`, {
+    const what = `a KV cache of ${capacity} positions for ${batchSize} sequence(s)`;
+    const kernels = batchSize === 1 ? this.cpu?.kernels : undefined;
+    const reservation = (kernels === undefined ? device.ledger : cpuKernelsLedger).reserve(what, {
       kvCache: kvCacheBytes(this.cacheShape, capacity, batchSize),
     });
     try {
-      return this.runtime?.createCache(capacity, batchSize, reservation) ?? new KVCache(device, this.cacheShape, capacity, batchSize, reservation);
+      return (
+        this.runtime?.createCache(capacity, batchSize, reservation) ??
+        new KVCache(device, this.cacheShape, capacity, batchSize, reservation, { kernels })
+      );
     } catch (error) {
       reservation.release();
       throw error;
@@ -324,7 +366,14 @@ export class TransformerDecoderModel extends Module {
     this.unload();
     this.runtime?.dispose();
     this.reservation?.release();
+    this.kernelReservation?.release();
     this.state = 'disposed';
+  }
+
+  override unload(): void {
+    this.cpu?.dispose();
+    this.cpu = undefined;
+    super.unload();
   }
 
   private requireDevice(): Device {
@@ -414,6 +463,12 @@ export class TransformerDecoderModel extends Module {
     }
     if (this.runtime !== undefined) {
       return this.runtime.run(ids, batchSize, length, cache, logits);
+    }
+    if (this.cpu !== undefined && batchSize === 1 && (cache === undefined || cache.kernels === this.cpu.kernels)) {
+      return this.cpu.run(ids, cache, logits);
+    }
+    if (cache?.kernels !== undefined) {
+      throw new InvalidArgumentError('cache', "The KV cache lives in the CPU kernels' memory, which this model does not run on.");
     }
     const keyStart = cache === undefined ? 0 : firstAttendedKey(start, c.slidingWindow);
     const maskValues = attentionMask(start, length, keyStart, c.slidingWindow);

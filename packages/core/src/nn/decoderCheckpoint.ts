@@ -1,3 +1,4 @@
+import type { TensorRowReader } from '../checkpoint/CheckpointReader.js';
 import { checkTensorShape } from '../checkpoint/checkTensorShape.js';
 import { CheckpointError } from '../checkpoint/errors.js';
 import { interleavedToRotateHalf, rotateHalfToInterleaved } from '../checkpoint/rotaryPermutation.js';
@@ -27,6 +28,8 @@ export interface DecoderCheckpointTensor {
   readonly key: string;
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** Row access in the file (see `SourceTensor.rows`), passed on as the entry's `rows`. Default: none. */
+  readonly rows?: TensorRowReader;
 }
 
 /** Options of {@link convertDecoderTensor}. */
@@ -55,7 +58,23 @@ export interface ConvertDecoderTensorOptions {
  * @throws TensorShapeError naming the key, the file and both shapes.
  */
 export function convertDecoderTensor(tensor: DecoderCheckpointTensor, name: string, options: ConvertDecoderTensorOptions): StateEntry {
-  return applyTensorConversionPlan(planDecoderTensor(tensor.key, tensor.shape, name, options), tensor.data);
+  const plan = planDecoderTensor(tensor.key, tensor.shape, name, options);
+  if (tensor.rows !== undefined && plan.interleavedRotary === undefined) {
+    // Renamed (and for a linear weight transposed) only: the model may stream the rows in place,
+    // and `data` (with its transposition) is computed only if it asks for it.
+    const rows = tensor.rows;
+    let converted: StateEntry | undefined;
+    return {
+      name: plan.name,
+      shape: [...plan.shape],
+      get data() {
+        converted ??= applyTensorConversionPlan(plan, tensor.data);
+        return converted.data;
+      },
+      rows: { layout: plan.transpose ? 'transposed' : 'fs2', reader: rows },
+    };
+  }
+  return applyTensorConversionPlan(plan, tensor.data);
 }
 
 /**

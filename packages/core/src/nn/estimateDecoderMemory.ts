@@ -12,6 +12,12 @@ export interface DecoderMemoryOptions {
   readonly batchSize?: number;
   /** Positions per prefill chunk. */
   readonly prefillChunkSize: number;
+  /**
+   * Whether the linear weights and the KV cache live in fs2's CPU kernels' memory rather than on the
+   * device (see `configureCpuKernels`): the device then holds the embedding and the norms only.
+   * Default: `false`.
+   */
+  readonly cpuKernels?: boolean;
 }
 
 /** Float32 bytes per element. */
@@ -42,6 +48,7 @@ export function decoderParameters(config: ResolvedTransformerDecoderConfig): num
  * - packed weights: on wasm, XNNPACK keeps a packed copy of each matMul weight it has multiplied by,
  *   measured as "each weight is held twice" (js-ecosystem.md §10);
  * - KV cache: `kvCacheBytes` for `cacheLength` positions;
+ * - with `cpuKernels`, only the embedding and norms (see {@link cpuKernelsMemory} for the rest);
  * - activations: one layer's working set for a prefill chunk of `min(prefillChunkSize, cacheLength)`
  *   positions attending to `cacheLength` keys, plus one row of logits per sequence. Layers run in
  *   their own `tf.tidy`, so only one layer's intermediates are alive at a time. An estimate: it
@@ -63,10 +70,39 @@ export function estimateDecoderMemory(
     6 * f + // fused gate/inner, split, silu, product
     2 * d; // rotary tables
   const scores = 3 * (h / kv) * chunk * keys; // one group's scores, mask sum and softmax at a time
+  if (options.cpuKernels === true) {
+    // The embedding (also the head when tied, then copied to the kernels too) and the norms.
+    return {
+      weights: F32 * (decoderParameters(config) - matMulParameters(config) + (config.tiedEmbeddings ? m * v : 0)),
+      packedWeights: 0,
+      kvCache: 0,
+      activations: F32 * batch * v,
+    };
+  }
   return {
     weights: F32 * decoderParameters(config),
     packedWeights: options.packsMatMulWeights ? F32 * matMulParameters(config) : 0,
     kvCache: kvCacheBytes(config, options.cacheLength, batch),
     activations: F32 * (rows * perRow + scores + chunk * keys + batch * v),
+  };
+}
+
+/**
+ * What a decoder needs in fs2's CPU kernels' memory when it runs there: the linear weights (the
+ * output projection too; a tied one is a copy of the embedding), the KV cache of `cacheLength`
+ * positions, and one prefill chunk's working set.
+ */
+export function cpuKernelsMemory(
+  config: ResolvedTransformerDecoderConfig,
+  options: Pick<DecoderMemoryOptions, 'cacheLength' | 'prefillChunkSize'>,
+): MemoryBreakdown {
+  const { modelDim: m, numHeads: h, numKvHeads: kv, headDim: d, ffnInnerDim: f, vocabSize: v } = config;
+  const chunk = Math.min(options.prefillChunkSize, options.cacheLength);
+  const perRow = 3 * m + (h + 2 * kv) * d + h * d + 3 * f + 2 * d;
+  return {
+    weights: F32 * matMulParameters(config),
+    packedWeights: 0,
+    kvCache: kvCacheBytes(config, options.cacheLength, 1),
+    activations: F32 * (chunk * perRow + kv * options.cacheLength + v),
   };
 }

@@ -36,6 +36,13 @@
  *    collectives; `model.tensorParallel` (a {@link ParameterSharding}) tells a loader which slice of
  *    each tensor to read ({@link planDecoderTensor} states how a checkpoint tensor converts).
  *
+ * On the `wasm` device, linear layers live in fs2's CPU kernels (WebAssembly SIMD products over
+ * weights laid out once in panels, run by this thread and worker threads on a shared memory; see
+ * {@link CpuKernels}), and one sequence at a time runs as a whole forward pass there
+ * (`TransformerDecoderModel.runsOnCpuKernels`). {@link configureCpuKernels} turns them off or sets
+ * their threads (a tensor-parallel worker should use 1); `fs2 bench` measures them against
+ * llama.cpp (docs/benchmarks.md).
+ *
  * A family with a different block can compose the modules ({@link Linear}, {@link Embedding},
  * {@link RMSNorm}, {@link RotaryEncoder}, {@link GroupedQueryAttention},
  * {@link SwiGLUFeedForward}, {@link TransformerDecoderLayer}) under a {@link Module} root and load
@@ -151,3 +158,16 @@ export * from './parallel/index.js';
 export { readHuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export type { HuggingFaceDecoderConfig } from './huggingFaceDecoderConfig.js';
 export * from './training/index.js';
+export { CPU_KERNELS_MEMORY_NAME, CpuKernels, KERNEL_MEMORY_MAX_BYTES, PANEL_WIDTH } from './kernels/CpuKernels.js';
+export type { CpuKernelsOptions, KernelExports, KernelTiming, ParallelKernel } from './kernels/CpuKernels.js';
+export {
+  configureCpuKernels,
+  cpuKernelsEnabledFor,
+  cpuKernelsFor,
+  cpuKernelsLedger,
+  getCpuKernels,
+  kernelMemoryBytes,
+} from './kernels/cpuKernelsRegistry.js';
+export type { CpuKernelsConfig } from './kernels/cpuKernelsRegistry.js';
+export { PanelWeight } from './kernels/PanelWeight.js';
+export type { PanelPart } from './kernels/PanelWeight.js';

@@ -1,3 +1,4 @@
+import type { TensorRowReader } from '../checkpoint/CheckpointReader.js';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import type { Device } from './devices/Device.js';
 import { ParameterShapeMismatchError, StateKeyMismatchError, formatShape } from './errors.js';
@@ -7,14 +8,30 @@ import { numel, type Module } from './Module.js';
 /** One tensor of a state: its fs2 name, its float32 data (row-major) and its fs2 shape. */
 export interface StateEntry {
   readonly name: string;
+  /** The values in fs2 layout; may be computed on first access when {@link StateEntry.rows} is given. */
   readonly data: Float32Array;
   readonly shape: readonly number[];
+  /**
+   * The values as rows of a file, when the source can stream them (see `TensorRowReader`): a
+   * parameter slot that can lay them out itself reads these and never touches `data`. Default: none.
+   */
+  readonly rows?: StateRows;
   /**
    * The 2-D `data` holds the fs2 tensor transposed: `[shape[1], shape[0]]` row-major, as PyTorch and
    * Hugging Face store a linear weight (`[out, in]`). A parameter that can take it so (the `webgpu`
    * runtime keeps `[out, in]`) does; any other gets it transposed by the loader. Default: `false`.
    */
   readonly transposed?: boolean;
+}
+
+/** Rows of a state entry's values where they are stored (see {@link StateEntry.rows}). */
+export interface StateRows {
+  /**
+   * `fs2`: rows of the entry's `shape` (one row for 1-D); `transposed`: rows of the transposed
+   * 2-D shape, i.e. PyTorch's `[out, in]` of an fs2 `[in, out]` linear weight.
+   */
+  readonly layout: 'fs2' | 'transposed';
+  readonly reader: TensorRowReader;
 }
 
 /**
@@ -53,6 +70,11 @@ export async function loadModuleState(module: Module, source: StateSource, devic
       if (!sameShape(entry.shape, slot.shape)) {
         throw new ParameterShapeMismatchError(entry.name, slot.shape, entry.shape);
       }
+      device.assertActive();
+      if (entry.rows !== undefined && rowsFit(entry.rows, entry.shape) && slot.receiveRows?.(entry.rows, device) === true) {
+        seen.add(entry.name);
+        continue;
+      }
       if (entry.data.length !== numel(entry.shape)) {
         throw new InvalidArgumentError(
           'source',
@@ -81,6 +103,16 @@ export async function loadModuleState(module: Module, source: StateSource, devic
     module.unload();
     throw error;
   }
+}
+
+/** Whether `rows` hold exactly the elements of `shape` in their layout. */
+function rowsFit(rows: StateRows, shape: readonly number[]): boolean {
+  const { reader } = rows;
+  if (rows.layout === 'transposed') {
+    return shape.length === 2 && reader.rows === shape[1] && reader.rowLength === shape[0];
+  }
+  const expectedRows = shape.length <= 1 ? 1 : (shape[0] as number);
+  return reader.rows === expectedRows && reader.rows * reader.rowLength === numel(shape);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

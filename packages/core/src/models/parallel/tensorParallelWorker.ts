@@ -12,6 +12,7 @@ import { InternalError } from '../../errors/Fs2Error.js';
 import { createParallelGangs } from '../../gang/Gangs.js';
 import { defineThreadGangWorker, type ThreadGangWorkerContext } from '../../gang/ThreadGangWorker.js';
 import { useDevice } from '../../nn/devices/DeviceRegistry.js';
+import { configureCpuKernels } from '../../nn/kernels/cpuKernelsRegistry.js';
 import type { GeneratedToken, GenerationResult } from '../../nn/generate.js';
 import type { TransformerDecoderModel } from '../../nn/TransformerDecoderModel.js';
 import type { DependencyContainer } from '../../runtime/DependencyContainer.js';
@@ -43,6 +44,9 @@ function isDecoder(model: LoadableModel): model is LoadableModel & TransformerDe
 export default defineThreadGangWorker(
   async ({ gang, rank, size, initData }: ThreadGangWorkerContext<TensorParallelWorkerInit>): Promise<TensorParallelWorkerApi> => {
     const { family: familyName, source } = initData;
+    // Each rank is one of the tensor-parallel threads: its CPU kernels run on this thread alone,
+    // or the ranks' kernel threads would oversubscribe the cores.
+    configureCpuKernels({ threads: 1 });
     await useDevice(initData.device);
     const setup = initData.setup === undefined ? undefined : await importSetup(initData.setup, familyName);
     const resolver = await createFairseq2({
