@@ -95,13 +95,23 @@ describe('fs2 bench', () => {
     expect((JSON.parse(run.stdout) as BenchResult).model).toBe('tiny_llama');
   });
 
-  it('refuses more positions than the model holds, and tensor parallelism it does not have', async () => {
+  it('refuses more positions than the model holds', async () => {
     const long = await fs2(['bench', 'tiny_llama', '--prompt-tokens', '5000', '--new-tokens', '64']);
     expect(long.code).toBe(1);
     expect(long.stderr).toMatch(/^fs2: A prompt of 5000 tokens and 64 new tokens need 5064 positions, but the model holds at most [0-9]+\.\n$/);
-    const tp = await fs2(['bench', 'tiny_llama', '--tp', '2']);
-    expect(tp.code).toBe(1);
-    expect(tp.stderr).toBe("fs2: `--tp 2` needs fs2's tensor-parallel runtime, which this build does not have; run with `--tp 1`.\n");
+  });
+
+  it('measures a model split over two worker threads (--tp 2), with the greedy tokens of one thread', async () => {
+    const args = ['bench', fixturePath('llama3'), '--json', '--prompt-tokens', '6', '--new-tokens', '5', '--warmup', '0', '--runs', '1'];
+    const one = JSON.parse((await fs2(args)).stdout) as BenchResult;
+    const run = await fs2([...args, '--tp', '2']);
+    expect(run.stderr).not.toContain('fs2:');
+    expect(run.code).toBe(0);
+    const two = JSON.parse(run.stdout) as BenchResult;
+    expect(two).toMatchObject({ engine: 'fs2', tp: 2, prompt_tokens: 6, new_tokens: 5, runs: 1 });
+    expect(two.tokens).toEqual(one.tokens);
+    expect(two.prefill_tok_s).toBeGreaterThan(0);
+    expect(two.decode_tok_s).toBeGreaterThan(0);
   });
 
   it('feeds the reference prompt of bench/prompt.mjs (ids past the 259 special ones)', () => {

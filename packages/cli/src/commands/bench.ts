@@ -15,7 +15,7 @@ import {
   type KernelTiming,
   type TransformerDecoderModel,
 } from '@fs2/core';
-import { InvalidArgumentError as CommanderArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError as CommanderArgumentError, type Command } from 'commander';
 
 import type { CommandContext } from '../context.js';
 import { loadCausalLM, modelOptions, type ModelOptions } from './causalLM.js';
@@ -26,7 +26,6 @@ interface BenchOptions extends ModelOptions {
   readonly newTokens: number;
   readonly warmup: number;
   readonly runs: number;
-  readonly tp: number;
   readonly threads?: number;
   readonly kernels: boolean;
   readonly profile?: boolean;
@@ -135,7 +134,6 @@ export function registerBenchCommand(program: Command, context: CommandContext):
     .option('--new-tokens <n>', 'greedy decode steps after the prompt', parsePositiveInteger, 64)
     .option('--warmup <n>', 'untimed runs before the timed ones', parseCount, 1)
     .option('--runs <n>', 'timed runs (the rates are their medians)', parsePositiveInteger, 3)
-    .addOption(new Option('--tp <n>', 'tensor-parallel workers (1: this process alone)').argParser(parsePositiveInteger).default(1))
     .option('--threads <n>', "threads of fs2's CPU kernels (default: min(cores, 4))", parsePositiveInteger)
     .option('--no-kernels', "run linear layers on TF.js's matMul instead of fs2's CPU kernels")
     .option('--profile', "time every CPU kernel call of the last run (prefill and decode apart)")
@@ -149,7 +147,7 @@ export function registerBenchCommand(program: Command, context: CommandContext):
 }
 
 async function bench(context: CommandContext, target: string, options: BenchOptions): Promise<void> {
-  if (options.tp > 1) {
+  if ((options.tp ?? 1) > 1) {
     await benchParallel(context, target, options);
     return;
   }
@@ -220,7 +218,7 @@ async function bench(context: CommandContext, target: string, options: BenchOpti
         engine: 'fs2',
         model: target,
         device: model.device?.name ?? 'none',
-        tp: options.tp,
+        tp: 1,
         threads: options.kernels && model.device?.backendName === 'wasm' ? getCpuKernels().threads : 0,
         parameters,
         weight_bytes: parameters * 4,
@@ -303,7 +301,7 @@ async function benchParallel(context: CommandContext, target: string, options: B
       engine: 'fs2',
       model: target,
       device: options.device ?? DEFAULT_DEVICE,
-      tp: options.tp,
+      tp: options.tp ?? 1,
       threads: 1,
       parameters,
       weight_bytes: parameters * 4,
