@@ -72,4 +72,15 @@ describe('fs2_tiny, the default model (cards/default)', () => {
     expect(result.stdout).toMatch(/^[\x20-\x7e\n]+$/);
     expect(result.stdout).toMatch(/[(){}:;=<>]/);
   });
+
+  it('is what `npx fs2 generate` runs with no model and no prompt: text from its beginning-of-sequence token', () => {
+    const result = spawnSync(process.execPath, [join(REPO, 'packages/cli/bin/fs2.js'), 'generate', '--max-new-tokens', '60'], {
+      cwd: REPO,
+      env: isolatedEnv(join(dir.path, 'cli-default')),
+      encoding: 'utf8',
+    });
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/^[\x20-\x7e\n]+$/);
+    expect(result.stdout.trim().length).toBeGreaterThan(20);
+  });
 });

@@ -4,6 +4,9 @@ import { InvalidArgumentError as CommanderArgumentError, type Command } from 'co
 import type { CommandContext } from '../context.js';
 import { folderStopTokens, loadCausalLM, loadModelTokenizer, modelOptions, parseTokenIds, type ModelOptions } from './causalLM.js';
 
+/** The model `fs2 generate` runs when none is named: the built-in default (`cards/default`). */
+export const DEFAULT_GENERATE_MODEL = 'fs2_tiny';
+
 /** The options of `fs2 generate`. */
 interface GenerateOptions extends ModelOptions {
   readonly prompt?: string;
@@ -46,8 +49,8 @@ export function registerGenerateCommand(program: Command, context: CommandContex
   const command = program
     .command('generate')
     .description('generate text (or tokens) after a prompt, streaming it as it comes')
-    .argument('<model>', 'a model card name, or a checkpoint folder without a card')
-    .option('--prompt <text>', "the prompt, as text (encoded by the model's tokenizer: its card's, or the folder's tokenizer.json)")
+    .argument('[model]', `a model card name, or a checkpoint folder without a card (default: ${DEFAULT_GENERATE_MODEL}, the built-in default model)`, DEFAULT_GENERATE_MODEL)
+    .option('--prompt <text>', "the prompt, as text (encoded by the model's tokenizer: its card's, or the folder's tokenizer.json); without a prompt, generation starts from the tokenizer's beginning-of-sequence token")
     .option('--tokens <ids>', 'the prompt, as token ids, comma-separated (e.g. 1,2,3)', parseTokenIds)
     .option('--max-new-tokens <n>', 'the most tokens to generate', parsePositiveInteger, DEFAULT_MAX_NEW_TOKENS)
     .option('--greedy', 'pick the most likely token at each step (the default)')
@@ -82,16 +85,20 @@ function samplingOptions(options: GenerateOptions): GenerationOptions {
 }
 
 async function generate(context: CommandContext, target: string, options: GenerateOptions): Promise<void> {
-  if ((options.prompt === undefined) === (options.tokens === undefined)) {
-    throw new InvalidArgumentError('prompt', 'Give the prompt either as text (`--prompt`) or as token ids (`--tokens`), not both and not neither.');
+  if (options.prompt !== undefined && options.tokens !== undefined) {
+    throw new InvalidArgumentError('prompt', 'Give the prompt either as text (`--prompt`) or as token ids (`--tokens`), not both.');
   }
   const sampling = samplingOptions(options);
   const loaded = await loadCausalLM(context, target, options);
   const { model, folder } = loaded;
   const { stdout } = context.options;
   try {
-    const tokenizer = await loadModelTokenizer(loaded, options.prompt !== undefined);
-    const prompt = options.prompt === undefined ? (options.tokens as number[]) : (tokenizer?.encode(options.prompt) as number[]);
+    const tokenizer = await loadModelTokenizer(loaded, options.tokens === undefined);
+    // No prompt at all: the tokenizer's encoding of the empty text (its beginning-of-sequence token).
+    const prompt = options.tokens ?? (tokenizer?.encode(options.prompt ?? '') as number[]);
+    if (prompt.length === 0) {
+      throw new InvalidArgumentError('prompt', `The tokenizer of ${target} adds no beginning-of-sequence token, so there is nothing to start from: give a prompt (\`--prompt\` or \`--tokens\`).`);
+    }
     const stopTokens = tokenizer?.vocabInfo.stopIds ?? (folder === undefined ? [] : folderStopTokens(folder));
     const stream = options.json === true ? undefined : tokenizer?.createIncrementalDecoder({ skipSpecialTokens: true });
     // A model's embedding may have rows past the tokenizer's vocabulary (padding): such an id has

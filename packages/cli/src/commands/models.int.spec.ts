@@ -227,11 +227,16 @@ describe('fs2 logits and fs2 generate', () => {
       });
     });
 
-    it('needs exactly one of --prompt and --tokens', async () => {
+    it('takes at most one of --prompt and --tokens, and needs a tokenizer to start without either', async () => {
+      expect(await fs2(['generate', fixturePath('qwen3'), '--prompt', 'x', '--tokens', '1'])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'fs2: Give the prompt either as text (`--prompt`) or as token ids (`--tokens`), not both.\n',
+      });
       expect(await fs2(['generate', fixturePath('qwen3')])).toEqual({
         code: 1,
         stdout: '',
-        stderr: 'fs2: Give the prompt either as text (`--prompt`) or as token ids (`--tokens`), not both and not neither.\n',
+        stderr: `fs2: ${fixturePath('qwen3')} has no tokenizer.json, so \`--prompt\` cannot be encoded; give the prompt as token ids with \`--tokens\`.\n`,
       });
     });
   });
