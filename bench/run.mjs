@@ -11,7 +11,7 @@
 //      docs/benchmarks.md.
 //
 // Usage: npm run bench -- [--quick] [--processes 5] [--threads 2] [--docs] [--no-llamacpp]
-//        [--sections main,prompts,size,soak,tfjs] [--max-load 0.5]
+//        [--sections main,prompts,size,tp,soak,tfjs] [--max-load 0.5]
 // --max-load L: before each process, wait (up to 10 minutes) until the 1-minute load average is
 // below L, so that a shared machine's other jobs disturb the figures less.
 import { spawnSync } from 'node:child_process';
@@ -36,7 +36,7 @@ const quick = flag('--quick');
 const processes = Number(opt('--processes', quick ? 1 : 5));
 const threads = Number(opt('--threads', 2));
 const newTokens = Number(opt('--new-tokens', 64));
-const sections = new Set(opt('--sections', quick ? 'main' : 'main,prompts,size,soak,tfjs').split(','));
+const sections = new Set(opt('--sections', quick ? 'main' : 'main,prompts,size,tp,soak,tfjs').split(','));
 const withLlama = !flag('--no-llamacpp');
 const maxLoad = Number(opt('--max-load', Infinity));
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
@@ -252,6 +252,16 @@ async function main() {
   if (sections.has('size')) {
     const big = await prepareModel('perf_500m');
     report.comparisons.push(compare('perf_500m (~500M parameters), prompt 128', big, { promptTokens: 128, count: Math.min(processes, 3) }));
+  }
+  if (sections.has('tp')) {
+    // Two worker threads, each a tensor-parallel rank with its own backend and one kernel thread.
+    report.comparisons.push(
+      compare('perf_125m, prompt 128, tensor parallel over 2 worker threads (`--tp 2`)', small, {
+        promptTokens: 128,
+        fs2Args: ['--tp', '2'],
+        count: Math.min(processes, 3),
+      }),
+    );
   }
   if (sections.has('tfjs')) {
     const tfjs = compare("perf_125m, prompt 128, TF.js matMul (fs2's CPU kernels off, one thread)", small, {
