@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 
 import {
   buildTarGz,
@@ -214,6 +215,45 @@ describe(StandardAssetDownloadManager, () => {
       expect(output.join('')).toContain(`Downloading ${uri.toString()}`);
       expect(output.join('')).not.toContain('s3cr3t');
       expect(JSON.stringify(readdirSync(cacheDir).map((n) => (n.endsWith('.json') ? readFileSync(join(cacheDir, n), 'utf8') : n)))).not.toContain('s3cr3t');
+    });
+
+    it('never shows URL credentials in a failed download: message, stack, cause chain, inspect, JSON, progress lines', async () => {
+      const secret = 'pw-Secret-7f3a';
+      const withCredentials = (url: string, user = 'carol'): string => url.replace('://', `://${user}:${secret}@`);
+      const closed = await startTestHttpServer();
+      await closed.close();
+      // A redirect whose Location carries credentials: fetch refuses it with a TypeError quoting the URL.
+      server.redirect('/leaky-redirect', withCredentials(`${server.url}/target.bin`, 'eve'));
+      server.file('/stalled.bin', { body: randomBytes(4096), stallAt: 1000, chunkSize: 1000 });
+      server.file('/denied.bin', { body: '', status: 401 });
+      const cases: [AssetUri, string][] = [
+        [AssetUri.parse(withCredentials(`${server.url}/leaky-redirect`)), 'network'],
+        [AssetUri.parse(withCredentials(`${closed.url}/x.bin`)), 'network'],
+        [AssetUri.parse(withCredentials(`${server.url}/stalled.bin`)), 'timeout'],
+        [AssetUri.parse(withCredentials(`${server.url}/denied.bin`)), 'unauthorized'],
+      ];
+
+      const errors: AssetDownloadError[] = [];
+      for (const [uri, code] of cases) {
+        const error = await failure(manager({ stallTimeoutMs: 200 }).downloadModel(uri));
+        expect([uri.toString(), error.code]).toEqual([uri.toString(), code]);
+        errors.push(error);
+      }
+
+      const shown = (uri: AssetUri): string => uri.toString();
+      const [redirect] = cases[0]!;
+      expect(errors[0]!.message).toBe(
+        `Download of ${shown(redirect)} failed. ${shown(redirect)} is not reachable (TypeError: Request cannot be constructed from a URL that includes credentials: ${server.url.replace('://', '://eve:***@')}/target.bin).`,
+      );
+      expect(inspect(errors[0]!.cause)).toContain(`${server.url.replace('://', '://eve:***@')}/target.bin`);
+      for (const error of errors) {
+        for (const text of [String(error), error.stack ?? '', inspect(error, { depth: null }), JSON.stringify(error)]) {
+          expect(text).not.toContain(secret);
+        }
+        expect(inspect(error, { depth: null })).toContain(`AssetUri(${error.uri.toString()})`);
+      }
+      expect(output.join('')).toContain(`Downloading ${shown(cases[2]![0])}`);
+      expect(output.join('')).not.toContain(secret);
     });
 
     it('drops credentials on a redirect to another origin', async () => {
