@@ -537,6 +537,61 @@ describe(StandardAssetDownloadManager, () => {
       expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
     });
 
+    it('starts over after a kill when the server does not take ranges', async () => {
+      const body = randomBytes(1024 * 1024);
+      server.file('/norange-killed.bin', { body, ranges: false, chunkSize: 16 * 1024, chunkDelayMs: 20 });
+      const uri = AssetUri.parse(`${server.url}/norange-killed.bin`);
+      const key = assetCacheKey(uri);
+      const data = join(cacheDir, `${key}.partial`, 'data');
+      const running = spawnNode(child, [JSON.stringify({ manager: 'http', cacheDir, uri: uri.href })]);
+      await waitUntil(() => existsSync(data) && statSync(data).size >= 128 * 1024, 'the child has written 128 KiB');
+
+      running.process.kill('SIGKILL');
+      expect(await running.exited).toBe('SIGKILL');
+      expect(existsSync(join(cacheDir, `${key}.lock`))).toBe(true);
+      server.file('/norange-killed.bin', { body, ranges: false });
+      const path = await manager().downloadModel(uri, { checksum: `sha256:${sha256Hex(body)}` });
+
+      expect(readFileSync(path).equals(body)).toBe(true);
+      expect(output.join('')).toContain(
+        `Taking over the download of ${uri} from process ${running.process.pid} on ${hostname()}: its lock ${join(cacheDir, `${key}.lock`)} is stale (process ${running.process.pid} is not running).`,
+      );
+      const again = server.requestsTo('/norange-killed.bin').at(-1);
+      expect(again?.headers['range']).toBeUndefined();
+      expect(again?.status).toBe(200);
+      expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
+    });
+
+    it('recovers from a process killed while extracting: the complete download is extracted again, without a request', async () => {
+      const files = Array.from({ length: 8 }, (_, i) => ({ path: `shards/part-${i}.bin`, body: randomBytes(64 * 1024) }));
+      const archive = buildTarGz(files);
+      server.file('/shards.tar.gz', { body: archive });
+      const uri = AssetUri.parse(`${server.url}/shards.tar.gz`);
+      const key = assetCacheKey(uri);
+      const staging = join(cacheDir, `${key}.staging`, 'shards');
+      // A slow disk under the staging folder: 100 ms before each write, so that the kill lands mid-extraction.
+      const running = spawnNode(child, [
+        JSON.stringify({ manager: 'http', cacheDir, uri: uri.href, slowWritesUnder: `${key}.staging`, slowWritesMs: 100 }),
+      ]);
+      await waitUntil(() => existsSync(staging) && readdirSync(staging).length >= 2, 'the child has extracted two files');
+
+      running.process.kill('SIGKILL');
+      expect(await running.exited).toBe('SIGKILL');
+      expect(readdirSync(cacheDir).sort()).toEqual([`${key}.download`, `${key}.lock`, `${key}.staging`]);
+      expect(readdirSync(staging).length).toBeLessThan(files.length);
+      const path = await manager().downloadModel(uri, { checksum: `sha256:${sha256Hex(archive)}` });
+
+      expect(path).toBe(entry(uri));
+      for (const file of files) {
+        expect(readFileSync(join(path, file.path)).equals(file.body)).toBe(true);
+      }
+      expect(server.requestsTo('/shards.tar.gz')).toHaveLength(1);
+      expect(output.join('')).toContain(
+        `Taking over the download of ${uri} from process ${running.process.pid} on ${hostname()}: its lock ${join(cacheDir, `${key}.lock`)} is stale (process ${running.process.pid} is not running).`,
+      );
+      expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
+    });
+
     it('waits for another process that downloads the same asset, then uses its download', async () => {
       const body = randomBytes(256 * 1024);
       server.file('/shared.bin', { body, chunkSize: 16 * 1024, chunkDelayMs: 10 });
