@@ -415,17 +415,18 @@ describe(HuggingFaceHubDownloadManager, () => {
       expect(existsSync(incomplete)).toBe(false);
     });
 
-    it('reports a full disk and leaves no partial blob', async () => {
+    it.each([
+      ['ENOSPC', 'disk_full', 'The disk is full (ENOSPC) while writing {blob}. Free some space, or set HF_HUB_CACHE to a folder on a larger disk.'],
+      ['EACCES', 'permission_denied', 'Permission denied (EACCES) while writing {blob}. Make the folder writable, or set HF_HUB_CACHE to a writable folder.'],
+    ])('reports %s while downloading and leaves no partial blob', async (code, errorCode, reason) => {
       const blob = safetensors(100_000);
       const { id, uri } = repo({ files: { 'model.safetensors': blob } });
       const blobs = join(hubCache, `models--${id.replace('/', '--')}`, 'blobs');
 
-      const error = await failure(manager({ fileSystem: new FailingWrites('ENOSPC', 30_000, '.incomplete') }).downloadModel(uri()));
+      const error = await failure(manager({ fileSystem: new FailingWrites(code, 30_000, '.incomplete') }).downloadModel(uri()));
 
-      expect(error.message).toBe(
-        `Download of hg://${id} failed. The disk is full (ENOSPC) while writing ${join(blobs, `${sha256Hex(blob)}.incomplete`)}. Free some space, or set HF_HUB_CACHE to a folder on a larger disk.`,
-      );
-      expect(error.code).toBe('disk_full');
+      expect(error.message).toBe(`Download of hg://${id} failed. ${reason.replace('{blob}', join(blobs, `${sha256Hex(blob)}.incomplete`))}`);
+      expect(error.code).toBe(errorCode);
       expect(readdirSync(blobs)).toEqual([]);
     });
   });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -458,7 +458,10 @@ describe(StandardAssetDownloadManager, () => {
   describe('storage faults', () => {
     it.each([
       ['ENOSPC', 'disk_full', 'The disk is full (ENOSPC) while writing {data}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.'],
+      ['EDQUOT', 'disk_full', 'The disk is full (EDQUOT) while writing {data}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.'],
       ['EACCES', 'permission_denied', 'Permission denied (EACCES) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
+      ['EPERM', 'permission_denied', 'Permission denied (EPERM) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
+      ['EROFS', 'permission_denied', 'Permission denied (EROFS) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
     ])('reports %s while downloading and leaves no partial file', async (code, errorCode, reason) => {
       server.file('/fault.bin', { body: randomBytes(200_000), chunkSize: 20_000 });
       const uri = AssetUri.parse(`${server.url}/fault.bin`);
@@ -469,6 +472,60 @@ describe(StandardAssetDownloadManager, () => {
       expect(error.message).toBe(`Download of ${uri} failed. ${reason.replace('{data}', data)}`);
       expect(error).toMatchObject({ code: errorCode, path: data });
       expect(readdirSync(cacheDir)).toEqual([]);
+    });
+
+    it('reports a full disk while writing the resume data, before the first byte, and leaves no partial file', async () => {
+      server.file('/meta-fault.bin', { body: randomBytes(10_000) });
+      const uri = AssetUri.parse(`${server.url}/meta-fault.bin`);
+      const scratch = join(cacheDir, `${assetCacheKey(uri)}.partial`, 'meta.json.tmp');
+      const fileSystem = new (class extends StandardDownloadFileSystem {
+        override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+          if (path.endsWith('meta.json.tmp')) {
+            throw errno('ENOSPC');
+          }
+          await super.writeFile(path, data);
+        }
+      })();
+
+      const error = await failure(manager({ fileSystem }).downloadModel(uri));
+
+      expect(error.message).toBe(
+        `Download of ${uri} failed. The disk is full (ENOSPC) while writing ${scratch}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.`,
+      );
+      expect(error).toMatchObject({ code: 'disk_full', path: scratch });
+      expect(readdirSync(cacheDir)).toEqual([]);
+    });
+
+    it('reports a cache folder that refuses writes at its first write, the lock file', async () => {
+      server.file('/ro.bin', { body: 'x' });
+      const uri = AssetUri.parse(`${server.url}/ro.bin`);
+      const lock = join(cacheDir, `${assetCacheKey(uri)}.lock`);
+      mkdirSync(cacheDir);
+      // A read-only folder for real; as root, where chmod denies nothing, the same refusal injected.
+      const root = process.getuid?.() === 0;
+      const fileSystem = root
+        ? new (class extends StandardDownloadFileSystem {
+            override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+              if (path.startsWith(cacheDir)) {
+                throw errno('EACCES');
+              }
+              await super.writeFile(path, data);
+            }
+          })()
+        : new StandardDownloadFileSystem();
+      chmodSync(cacheDir, 0o555);
+      try {
+        const error = await failure(manager({ fileSystem }).downloadModel(uri));
+
+        expect(error.message).toBe(
+          `Download of ${uri} failed. Permission denied (EACCES) while writing ${lock}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.`,
+        );
+        expect(error).toMatchObject({ code: 'permission_denied', path: lock, category: 'operational' });
+        expect(readdirSync(cacheDir)).toEqual([]);
+        expect(server.requests).toEqual([]);
+      } finally {
+        chmodSync(cacheDir, 0o755);
+      }
     });
   });
 
