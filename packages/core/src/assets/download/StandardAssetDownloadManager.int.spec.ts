@@ -424,6 +424,24 @@ describe(StandardAssetDownloadManager, () => {
       );
     });
 
+    it.each([
+      ['slip.tar.gz', buildTarGz([{ path: 'ok.txt', body: 'fine' }, { path: 'out', type: 'symlink', linkpath: '../../..' }]), 'out', 'links to `../../..`, outside the extraction folder'],
+      ['slip2.tar.gz', buildTarGz([{ path: 'ok.txt', body: 'fine' }, { path: '/tmp/fs2-evil.sh', body: 'x' }]), '/tmp/fs2-evil.sh', 'is an absolute path, which would leave the extraction folder'],
+      ['slip2.zip', buildZip([{ path: 'ok.txt', body: 'fine' }, { path: 'a/../../evil.sh', body: 'x' }]), 'a/../../evil.sh', 'has a `..` component, which would leave the extraction folder'],
+    ])('refuses the hostile archive %s after a harmless entry: its staging folder is removed, nothing lands outside', async (name, archive, entryName, why) => {
+      server.file(`/${name}`, { body: archive });
+      const uri = AssetUri.parse(`${server.url}/${name}`);
+      const key = assetCacheKey(uri);
+
+      const error = await failure(manager().downloadModel(uri));
+
+      expect(error.message).toBe(`Download of ${uri} failed. The archive data has an entry \`${entryName}\` that ${why}; nothing was extracted.`);
+      expect(error).toMatchObject({ code: 'unsafe_archive', category: 'user', path: join(cacheDir, `${key}.download`, 'data') });
+      expect(readdirSync(cacheDir).sort()).toEqual([`${key}.download`]);
+      expect(readdirSync(dir.path)).toEqual(['cache']);
+      expect(existsSync('/tmp/fs2-evil.sh')).toBe(false);
+    });
+
     it('refuses a zip-slip archive and leaves nothing behind but the download', async () => {
       server.file('/slip.zip', { body: buildZip([{ path: '../../evil.sh', body: 'rm -rf' }]) });
       const uri = AssetUri.parse(`${server.url}/slip.zip`);
