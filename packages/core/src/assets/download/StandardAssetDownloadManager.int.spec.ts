@@ -456,6 +456,29 @@ describe(StandardAssetDownloadManager, () => {
       expect(existsSync(join(dir.path, 'evil.sh'))).toBe(false);
     });
 
+    it('verifies a complete download left by a failed run against the checksum again: a flipped byte deletes it', async () => {
+      const archive = buildTarGz([{ path: 'x.bin', body: randomBytes(50_000) }]);
+      server.file('/left.tar.gz', { body: archive });
+      const uri = AssetUri.parse(`${server.url}/left.tar.gz`);
+      const key = assetCacheKey(uri);
+      const checksum = `sha256:${sha256Hex(archive)}`;
+      await failure(manager({ fileSystem: new FailingWrites('ENOSPC', 10_000, `${key}.staging`) }).downloadModel(uri, { checksum }));
+      const left = join(cacheDir, `${key}.download`, 'data');
+      const flipped = Buffer.from(readFileSync(left));
+      flipped[100] = flipped[100]! ^ 0x01;
+      writeFileSync(left, flipped);
+
+      const error = await failure(manager().downloadModel(uri, { checksum }));
+      const path = await manager().downloadModel(uri, { checksum });
+
+      expect(error.message).toBe(
+        `Download of ${uri} failed. The downloaded file has the checksum sha256:${sha256Hex(flipped)}, but ${checksum} is expected; it was deleted. If the file on the server changed on purpose, update the checksum of the card.`,
+      );
+      expect(error.code).toBe('checksum_mismatch');
+      expect(path).toBe(join(entry(uri), 'x.bin'));
+      expect(server.requestsTo('/left.tar.gz')).toHaveLength(2);
+    });
+
     it('extracts a complete download again after a full disk, without downloading it again', async () => {
       server.file('/big.tar.gz', { body: buildTarGz([{ path: 'x.bin', body: randomBytes(50_000) }]) });
       const uri = AssetUri.parse(`${server.url}/big.tar.gz`);
