@@ -187,7 +187,7 @@ export function formatSoak(r) {
   const cycleRss = r.cycleSamples.filter((s) => s.rss !== undefined).map((s) => s.rss);
   return [
     `fixture: ${r.fixture}`,
-    `live tensors: start ${r.start.tensors}, after warm-up ${r.warmedUp.tensors}, model loaded ${r.loaded.tensors}, after ${r.steps} steps and dispose ${r.afterGeneration.tensors}, after ${r.cycles} cycles ${r.end.tensors}`,
+    `live tensors (bytes): start ${r.start.tensors} (${r.start.tensorBytes}), after warm-up ${r.warmedUp.tensors} (${r.warmedUp.tensorBytes}), model loaded ${r.loaded.tensors} (${r.loaded.tensorBytes}), after ${r.steps} steps and dispose ${r.afterGeneration.tensors} (${r.afterGeneration.tensorBytes}), after ${r.cycles} cycles ${r.end.tensors} (${r.end.tensorBytes})`,
     `RSS: start ${mib(r.start.rss)}, after warm-up ${mib(r.warmedUp.rss)}, after generation ${mib(r.afterGeneration.rss)}, end ${mib(r.end.rss)} (end - after warm-up: ${mib(r.end.rss - r.warmedUp.rss)})`,
     `generation: ${r.steps} steps, RSS ${mib(Math.min(...genRss))} to ${mib(Math.max(...genRss))}, slope ${(r.rssSlopePerStep).toFixed(1)} bytes/step`,
     `load/unload: ${r.cycles} cycles, RSS ${mib(Math.min(...cycleRss))} to ${mib(Math.max(...cycleRss))}, slope ${kib(r.rssSlopePerCycle)}/cycle`,
