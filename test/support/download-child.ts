@@ -7,7 +7,9 @@ import {
   AssetUri,
   HuggingFaceHubDownloadManager,
   StandardAssetDownloadManager,
+  StandardDownloadFileSystem,
   StandardProgressReporter,
+  type DownloadFileHandle,
 } from '../../packages/core/src/assets/index.js';
 
 /** The argument of the child, as JSON. */
@@ -17,6 +19,32 @@ export interface DownloadChildArgs {
   readonly uri: string;
   readonly endpoint?: string;
   readonly token?: string;
+  /** Pause this long before each write to a file whose path contains {@link slowWritesUnder} (a slow disk, to be killed mid-extraction). */
+  readonly slowWritesMs?: number;
+  readonly slowWritesUnder?: string;
+}
+
+/** A file system whose writes under `where` each wait `ms` first. */
+class SlowWrites extends StandardDownloadFileSystem {
+  constructor(
+    private readonly where: string,
+    private readonly ms: number,
+  ) {
+    super();
+  }
+  override async open(path: string, mode: 'truncate' | 'append'): Promise<DownloadFileHandle> {
+    const handle = await super.open(path, mode);
+    if (!path.includes(this.where)) {
+      return handle;
+    }
+    return {
+      write: async (data) => {
+        await new Promise((resolve) => setTimeout(resolve, this.ms));
+        await handle.write(data);
+      },
+      close: () => handle.close(),
+    };
+  }
 }
 
 async function main(): Promise<void> {
@@ -25,7 +53,11 @@ async function main(): Promise<void> {
   const uri = AssetUri.parse(args.uri);
   const path =
     args.manager === 'http'
-      ? await new StandardAssetDownloadManager({ cacheDir: args.cacheDir, progress }).downloadModel(uri)
+      ? await new StandardAssetDownloadManager({
+          cacheDir: args.cacheDir,
+          progress,
+          ...(args.slowWritesUnder === undefined ? {} : { fileSystem: new SlowWrites(args.slowWritesUnder, args.slowWritesMs ?? 0) }),
+        }).downloadModel(uri)
       : await new HuggingFaceHubDownloadManager({
           cacheDir: args.cacheDir,
           progress,

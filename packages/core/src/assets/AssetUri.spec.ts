@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { inspect } from 'node:util';
 
-import { AssetUri, redactText } from './AssetUri.js';
+import { AssetUri, redactError, redactText } from './AssetUri.js';
 
 describe(AssetUri, () => {
   describe('.maybeParse', () => {
@@ -64,6 +65,13 @@ describe(AssetUri, () => {
     it('hides a token given as the user part', () => {
       expect(AssetUri.parse('https://hf_abc123@example.com/x').toString()).toBe('https://***@example.com/x');
     });
+
+    it('hides the password from JSON.stringify and util.inspect too (an error field that holds the URI)', () => {
+      const holder = { uri: AssetUri.parse('https://me:s3cret@example.com/x.tar') };
+
+      expect(JSON.stringify(holder)).toBe('{"uri":"https://me:***@example.com/x.tar"}');
+      expect(inspect(holder)).toBe('{ uri: AssetUri(https://me:***@example.com/x.tar) }');
+    });
   });
 });
 
@@ -72,5 +80,35 @@ describe(redactText, () => {
     expect(redactText('GET https://a:b@x.org/1 failed; retry http://tok@y.org/2')).toBe(
       'GET https://a:***@x.org/1 failed; retry http://***@y.org/2',
     );
+  });
+});
+
+describe(redactError, () => {
+  it('returns an error without secrets as it is', () => {
+    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const wrapped = new TypeError('fetch failed', { cause: error });
+
+    expect(redactError(wrapped)).toBe(wrapped);
+    expect(redactError(undefined)).toBeUndefined();
+  });
+
+  it('copies an error chain that quotes a URL password or a secret, hiding them everywhere', () => {
+    const inner = Object.assign(new Error('Headers.set: "Bearer hf_Secret42" is an invalid header value.'), { code: 'E_HDR', header: 'Bearer hf_Secret42' });
+    const outer = new TypeError('Request cannot be constructed from a URL that includes credentials: https://eve:pw9@cdn.example/x', {
+      cause: inner,
+    });
+
+    const copy = redactError(outer, ['hf_Secret42']) as Error & { cause: Error & { code: string; header: string } };
+
+    expect(copy).not.toBe(outer);
+    expect(copy.name).toBe('TypeError');
+    expect(copy.message).toBe('Request cannot be constructed from a URL that includes credentials: https://eve:***@cdn.example/x');
+    expect(copy.cause.message).toBe('Headers.set: "Bearer ***" is an invalid header value.');
+    expect([copy.cause.code, copy.cause.header]).toEqual(['E_HDR', 'Bearer ***']);
+    const shown = inspect(copy, { depth: null });
+    expect(shown).not.toContain('pw9');
+    expect(shown).not.toContain('hf_Secret42');
+    expect(shown).toContain('Bearer ***');
+    expect(redactError('token hf_Secret42 refused', ['hf_Secret42'])).toBe('token *** refused');
   });
 });

@@ -72,6 +72,16 @@ export class AssetUri {
   toString(): string {
     return redactText(this.href);
   }
+
+  /** `JSON.stringify` writes the URI without credentials (an error's `uri` field, a manifest). */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** `util.inspect` (and so `console.log` of an error that holds this URI) shows it without credentials. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `AssetUri(${this.toString()})`;
+  }
 }
 
 /** Replaces the password (or token) part of any `scheme://user:secret@host` in `text` with `***`. */
@@ -80,4 +90,45 @@ export function redactText(text: string): string {
     /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s:]+)@/g,
     '$1***@',
   );
+}
+
+/** How deep {@link redactError} follows a `cause` chain: deeper causes are dropped (undici nests two or three). */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * `error` with the credentials of URLs ({@link redactText}) and each of `secrets` (an access
+ * token) replaced by `***` in its message, its stack, its string fields and its `cause` chain:
+ * the same object when there is nothing to hide, else a copy (an `Error` with the same name and
+ * `code`). A library's error may quote a URL with its password (`fetch` refuses such URLs with
+ * one) or a header with its token (an invalid header value); fs2 errors keep such errors as their
+ * `cause`, which `util.inspect` and `console.error` print.
+ */
+export function redactError(error: unknown, secrets: readonly string[] = [], depth = 0): unknown {
+  const hidden = secrets.filter((secret) => secret.length > 0);
+  const redact = (text: string): string => hidden.reduce((t, secret) => t.split(secret).join('***'), redactText(text));
+  if (typeof error === 'string') {
+    return redact(error);
+  }
+  // `instanceof Error` fails for an error of another realm (a vm context, a worker's); the shape is enough.
+  if (typeof error !== 'object' || error === null || typeof (error as { message?: unknown }).message !== 'string') {
+    return error;
+  }
+  const { message, stack, cause: original } = error as Error;
+  const cause = depth + 1 < MAX_CAUSE_DEPTH ? redactError(original, hidden, depth + 1) : undefined;
+  const fields = Object.entries(error).filter(([key]) => key !== 'cause');
+  const clean =
+    redact(message) === message &&
+    redact(stack ?? '') === (stack ?? '') &&
+    cause === original &&
+    fields.every(([, value]) => typeof value !== 'string' || redact(value) === value);
+  if (clean) {
+    return error;
+  }
+  const copy = new Error(redact(message), cause === undefined ? undefined : { cause });
+  copy.name = (error as Error).name;
+  copy.stack = redact(stack ?? '');
+  for (const [key, value] of fields) {
+    (copy as unknown as Record<string, unknown>)[key] = typeof value === 'string' ? redact(value) : value;
+  }
+  return copy;
 }

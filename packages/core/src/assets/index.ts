@@ -1,4 +1,4 @@
-export { AssetUri, redactText } from './AssetUri.js';
+export { AssetUri, redactError, redactText } from './AssetUri.js';
 
 export type { SourceLocation } from './SourceLocation.js';
 export { formatLocation } from './SourceLocation.js';

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 
 import {
   bundleForNode,
@@ -294,6 +295,55 @@ describe(HuggingFaceHubDownloadManager, () => {
       expect(error.message).not.toContain('hf_Wrong');
     });
 
+    it('refuses a token that an HTTP header cannot carry, without sending or printing it', async () => {
+      const { id, uri } = repo({ token: TOKEN, files: { 'model.safetensors': safetensors(10) } });
+      const broken = `${TOKEN.slice(0, 10)}\n${TOKEN.slice(10)}`;
+
+      const error = await failure(manager({ token: broken }).downloadModel(uri()));
+
+      expect(error.message).toBe(
+        `Download of hg://${id} failed. The Hugging Face token (HF_TOKEN) holds a character that an HTTP header cannot carry (U+000A); set it to the token alone, as shown at https://huggingface.co/settings/tokens.`,
+      );
+      expect(error).toMatchObject({ code: 'invalid_token', category: 'user' });
+      expect(server.requests).toEqual([]);
+      for (const text of [String(error), error.stack ?? '', inspect(error, { depth: null }), output.join('')]) {
+        expect(text).not.toContain(TOKEN.slice(0, 10));
+        expect(text).not.toContain(TOKEN.slice(10));
+      }
+    });
+
+    it('never shows HF_TOKEN or endpoint credentials in a failed download: message, stack, cause chain, inspect, progress lines', async () => {
+      const { uri } = repo({ token: TOKEN, files: { 'config.json': '{}', 'model.safetensors': safetensors(1000) } });
+      const closed = await startTestHttpServer();
+      await closed.close();
+      const endpointSecret = 'ep-Secret-91c';
+      const failures = [
+        // The Hub has no such repository (HTTP 404).
+        await failure(manager({ token: TOKEN }).downloadModel(AssetUri.parse('hg://acme/nothing-here'))),
+        // The Hub is not reachable.
+        await failure(manager({ token: TOKEN, endpoint: closed.url }).downloadModel(uri())),
+        // HF_ENDPOINT with credentials: fetch refuses the URL and quotes it in its error.
+        await failure(manager({ token: TOKEN, endpoint: server.url.replace('://', `://mirror:${endpointSecret}@`) }).downloadModel(uri())),
+        // A stalled file.
+        await failure(
+          manager({ token: TOKEN, stallTimeoutMs: 200 }).downloadModel(
+            repo({ token: TOKEN, files: { 'model.safetensors': { content: safetensors(4000), faults: { stallAt: 1000, chunkSize: 1000 } } } }).uri(),
+          ),
+        ),
+      ];
+
+      expect(failures.map((e) => e.code)).toEqual(['not_found', 'network', 'network', 'timeout']);
+      expect(failures[2]!.message).toMatch(/^Download of hg:\/\/acme\/repo-\d+ failed\. The Hugging Face Hub at http:\/\/mirror:\*\*\*@127\.0\.0\.1:\d+ is not reachable \(TypeError: Request cannot be constructed from a URL that includes credentials: http:\/\/mirror:\*\*\*@127\.0\.0\.1:\d+\/api\/models\/acme\/repo-\d+\/revision\/main\?/);
+      for (const error of failures) {
+        for (const text of [String(error), error.stack ?? '', inspect(error, { depth: null }), JSON.stringify(error)]) {
+          expect(text).not.toContain(TOKEN);
+          expect(text).not.toContain(endpointSecret);
+        }
+      }
+      expect(output.join('')).toContain('Downloading');
+      expect(output.join('')).not.toContain(TOKEN);
+    });
+
     it('explains a gated repository', async () => {
       const { id, uri } = repo({ token: TOKEN, gated: true, files: { 'model.safetensors': safetensors(10) } });
 
@@ -365,17 +415,18 @@ describe(HuggingFaceHubDownloadManager, () => {
       expect(existsSync(incomplete)).toBe(false);
     });
 
-    it('reports a full disk and leaves no partial blob', async () => {
+    it.each([
+      ['ENOSPC', 'disk_full', 'The disk is full (ENOSPC) while writing {blob}. Free some space, or set HF_HUB_CACHE to a folder on a larger disk.'],
+      ['EACCES', 'permission_denied', 'Permission denied (EACCES) while writing {blob}. Make the folder writable, or set HF_HUB_CACHE to a writable folder.'],
+    ])('reports %s while downloading and leaves no partial blob', async (code, errorCode, reason) => {
       const blob = safetensors(100_000);
       const { id, uri } = repo({ files: { 'model.safetensors': blob } });
       const blobs = join(hubCache, `models--${id.replace('/', '--')}`, 'blobs');
 
-      const error = await failure(manager({ fileSystem: new FailingWrites('ENOSPC', 30_000, '.incomplete') }).downloadModel(uri()));
+      const error = await failure(manager({ fileSystem: new FailingWrites(code, 30_000, '.incomplete') }).downloadModel(uri()));
 
-      expect(error.message).toBe(
-        `Download of hg://${id} failed. The disk is full (ENOSPC) while writing ${join(blobs, `${sha256Hex(blob)}.incomplete`)}. Free some space, or set HF_HUB_CACHE to a folder on a larger disk.`,
-      );
-      expect(error.code).toBe('disk_full');
+      expect(error.message).toBe(`Download of hg://${id} failed. ${reason.replace('{blob}', join(blobs, `${sha256Hex(blob)}.incomplete`))}`);
+      expect(error.code).toBe(errorCode);
       expect(readdirSync(blobs)).toEqual([]);
     });
   });

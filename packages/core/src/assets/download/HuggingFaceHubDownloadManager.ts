@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 
 import { InvalidArgumentError } from '../../errors/Fs2Error.js';
 import type { AssetUri } from '../AssetUri.js';
-import { redactText } from '../AssetUri.js';
+import { redactError, redactText } from '../AssetUri.js';
 import type { AssetDownloadManager, AssetDownloadOptions, AssetKind } from './AssetDownloadManager.js';
 import { createGitBlobHash, updateFromFile } from './checksum.js';
 import { acquireDownloadLock, type DownloadLockOptions } from './downloadLock.js';
@@ -221,6 +221,9 @@ export class HuggingFaceHubDownloadManager implements AssetDownloadManager {
     }
     const progress = options.progress === false ? new NoopProgressReporter() : this.progress;
     const token = this.token === undefined ? undefined : await this.token();
+    if (token !== undefined) {
+      checkToken(uri, token);
+    }
     return new HubSession({
       uri,
       kind,
@@ -751,15 +754,15 @@ class HubSession {
       return new AssetDownloadError(
         this.uri,
         `The Hugging Face Hub at ${redactText(this.endpoint)} did not answer within ${this.client.stallTimeoutMs / 1000} s.`,
-        { code: 'timeout', cause: error },
+        { code: 'timeout', cause: redactError(error, this.secrets()) },
       );
     }
     const cause = (error as { cause?: unknown } | null)?.cause;
     const code = errnoCode(cause) ?? errnoCode(error);
-    const detail = code ?? redactText(error instanceof Error ? error.message : String(error));
+    const detail = code ?? this.redact(error instanceof Error ? error.message : String(error));
     return new AssetDownloadError(this.uri, `The Hugging Face Hub at ${redactText(this.endpoint)} is not reachable (${detail}).`, {
       code: 'network',
-      cause: error,
+      cause: redactError(error, this.secrets()),
     });
   }
 
@@ -770,4 +773,32 @@ class HubSession {
       throw toFileSystemError(this.uri, error, path, CACHE_VARIABLE, action);
     }
   }
+  /** The token, which no message or cause may quote (a library's error can: an invalid header value). */
+  private secrets(): string[] {
+    return this.token === undefined ? [] : [this.token];
+  }
+
+  private redact(text: string): string {
+    return this.secrets().reduce((t, secret) => t.split(secret).join('***'), redactText(text));
+  }
+}
+
+/**
+ * Refuses a token that an HTTP header cannot carry before it is sent: `fetch` would reject it
+ * with an error that quotes the whole header, token included. Hugging Face tokens are visible
+ * ASCII (`hf_` and letters); a line break or a control character comes from a bad copy.
+ *
+ * @throws AssetDownloadError `invalid_token`, naming the character but not the token.
+ */
+function checkToken(uri: AssetUri, token: string): void {
+  const bad = /[^\x21-\x7e]/.exec(token.trim());
+  if (bad === null) {
+    return;
+  }
+  const char = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  throw new AssetDownloadError(
+    uri,
+    `The Hugging Face token (HF_TOKEN) holds a character that an HTTP header cannot carry (${char}); set it to the token alone, as shown at https://huggingface.co/settings/tokens.`,
+    { code: 'invalid_token' },
+  );
 }

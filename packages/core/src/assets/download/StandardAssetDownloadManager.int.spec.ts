@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 
 import {
   buildTarGz,
@@ -216,6 +217,45 @@ describe(StandardAssetDownloadManager, () => {
       expect(JSON.stringify(readdirSync(cacheDir).map((n) => (n.endsWith('.json') ? readFileSync(join(cacheDir, n), 'utf8') : n)))).not.toContain('s3cr3t');
     });
 
+    it('never shows URL credentials in a failed download: message, stack, cause chain, inspect, JSON, progress lines', async () => {
+      const secret = 'pw-Secret-7f3a';
+      const withCredentials = (url: string, user = 'carol'): string => url.replace('://', `://${user}:${secret}@`);
+      const closed = await startTestHttpServer();
+      await closed.close();
+      // A redirect whose Location carries credentials: fetch refuses it with a TypeError quoting the URL.
+      server.redirect('/leaky-redirect', withCredentials(`${server.url}/target.bin`, 'eve'));
+      server.file('/stalled.bin', { body: randomBytes(4096), stallAt: 1000, chunkSize: 1000 });
+      server.file('/denied.bin', { body: '', status: 401 });
+      const cases: [AssetUri, string][] = [
+        [AssetUri.parse(withCredentials(`${server.url}/leaky-redirect`)), 'network'],
+        [AssetUri.parse(withCredentials(`${closed.url}/x.bin`)), 'network'],
+        [AssetUri.parse(withCredentials(`${server.url}/stalled.bin`)), 'timeout'],
+        [AssetUri.parse(withCredentials(`${server.url}/denied.bin`)), 'unauthorized'],
+      ];
+
+      const errors: AssetDownloadError[] = [];
+      for (const [uri, code] of cases) {
+        const error = await failure(manager({ stallTimeoutMs: 200 }).downloadModel(uri));
+        expect([uri.toString(), error.code]).toEqual([uri.toString(), code]);
+        errors.push(error);
+      }
+
+      const shown = (uri: AssetUri): string => uri.toString();
+      const [redirect] = cases[0]!;
+      expect(errors[0]!.message).toBe(
+        `Download of ${shown(redirect)} failed. ${shown(redirect)} is not reachable (TypeError: Request cannot be constructed from a URL that includes credentials: ${server.url.replace('://', '://eve:***@')}/target.bin).`,
+      );
+      expect(inspect(errors[0]!.cause)).toContain(`${server.url.replace('://', '://eve:***@')}/target.bin`);
+      for (const error of errors) {
+        for (const text of [String(error), error.stack ?? '', inspect(error, { depth: null }), JSON.stringify(error)]) {
+          expect(text).not.toContain(secret);
+        }
+        expect(inspect(error, { depth: null })).toContain(`AssetUri(${error.uri.toString()})`);
+      }
+      expect(output.join('')).toContain(`Downloading ${shown(cases[2]![0])}`);
+      expect(output.join('')).not.toContain(secret);
+    });
+
     it('drops credentials on a redirect to another origin', async () => {
       const other = await startTestHttpServer();
       try {
@@ -384,6 +424,24 @@ describe(StandardAssetDownloadManager, () => {
       );
     });
 
+    it.each([
+      ['slip.tar.gz', buildTarGz([{ path: 'ok.txt', body: 'fine' }, { path: 'out', type: 'symlink', linkpath: '../../..' }]), 'out', 'links to `../../..`, outside the extraction folder'],
+      ['slip2.tar.gz', buildTarGz([{ path: 'ok.txt', body: 'fine' }, { path: '/tmp/fs2-evil.sh', body: 'x' }]), '/tmp/fs2-evil.sh', 'is an absolute path, which would leave the extraction folder'],
+      ['slip2.zip', buildZip([{ path: 'ok.txt', body: 'fine' }, { path: 'a/../../evil.sh', body: 'x' }]), 'a/../../evil.sh', 'has a `..` component, which would leave the extraction folder'],
+    ])('refuses the hostile archive %s after a harmless entry: its staging folder is removed, nothing lands outside', async (name, archive, entryName, why) => {
+      server.file(`/${name}`, { body: archive });
+      const uri = AssetUri.parse(`${server.url}/${name}`);
+      const key = assetCacheKey(uri);
+
+      const error = await failure(manager().downloadModel(uri));
+
+      expect(error.message).toBe(`Download of ${uri} failed. The archive data has an entry \`${entryName}\` that ${why}; nothing was extracted.`);
+      expect(error).toMatchObject({ code: 'unsafe_archive', category: 'user', path: join(cacheDir, `${key}.download`, 'data') });
+      expect(readdirSync(cacheDir).sort()).toEqual([`${key}.download`]);
+      expect(readdirSync(dir.path)).toEqual(['cache']);
+      expect(existsSync('/tmp/fs2-evil.sh')).toBe(false);
+    });
+
     it('refuses a zip-slip archive and leaves nothing behind but the download', async () => {
       server.file('/slip.zip', { body: buildZip([{ path: '../../evil.sh', body: 'rm -rf' }]) });
       const uri = AssetUri.parse(`${server.url}/slip.zip`);
@@ -396,6 +454,29 @@ describe(StandardAssetDownloadManager, () => {
       );
       expect(readdirSync(cacheDir).sort()).toEqual([`${key}.download`]);
       expect(existsSync(join(dir.path, 'evil.sh'))).toBe(false);
+    });
+
+    it('verifies a complete download left by a failed run against the checksum again: a flipped byte deletes it', async () => {
+      const archive = buildTarGz([{ path: 'x.bin', body: randomBytes(50_000) }]);
+      server.file('/left.tar.gz', { body: archive });
+      const uri = AssetUri.parse(`${server.url}/left.tar.gz`);
+      const key = assetCacheKey(uri);
+      const checksum = `sha256:${sha256Hex(archive)}`;
+      await failure(manager({ fileSystem: new FailingWrites('ENOSPC', 10_000, `${key}.staging`) }).downloadModel(uri, { checksum }));
+      const left = join(cacheDir, `${key}.download`, 'data');
+      const flipped = Buffer.from(readFileSync(left));
+      flipped[100] = flipped[100]! ^ 0x01;
+      writeFileSync(left, flipped);
+
+      const error = await failure(manager().downloadModel(uri, { checksum }));
+      const path = await manager().downloadModel(uri, { checksum });
+
+      expect(error.message).toBe(
+        `Download of ${uri} failed. The downloaded file has the checksum sha256:${sha256Hex(flipped)}, but ${checksum} is expected; it was deleted. If the file on the server changed on purpose, update the checksum of the card.`,
+      );
+      expect(error.code).toBe('checksum_mismatch');
+      expect(path).toBe(join(entry(uri), 'x.bin'));
+      expect(server.requestsTo('/left.tar.gz')).toHaveLength(2);
     });
 
     it('extracts a complete download again after a full disk, without downloading it again', async () => {
@@ -418,7 +499,10 @@ describe(StandardAssetDownloadManager, () => {
   describe('storage faults', () => {
     it.each([
       ['ENOSPC', 'disk_full', 'The disk is full (ENOSPC) while writing {data}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.'],
+      ['EDQUOT', 'disk_full', 'The disk is full (EDQUOT) while writing {data}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.'],
       ['EACCES', 'permission_denied', 'Permission denied (EACCES) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
+      ['EPERM', 'permission_denied', 'Permission denied (EPERM) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
+      ['EROFS', 'permission_denied', 'Permission denied (EROFS) while writing {data}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.'],
     ])('reports %s while downloading and leaves no partial file', async (code, errorCode, reason) => {
       server.file('/fault.bin', { body: randomBytes(200_000), chunkSize: 20_000 });
       const uri = AssetUri.parse(`${server.url}/fault.bin`);
@@ -429,6 +513,60 @@ describe(StandardAssetDownloadManager, () => {
       expect(error.message).toBe(`Download of ${uri} failed. ${reason.replace('{data}', data)}`);
       expect(error).toMatchObject({ code: errorCode, path: data });
       expect(readdirSync(cacheDir)).toEqual([]);
+    });
+
+    it('reports a full disk while writing the resume data, before the first byte, and leaves no partial file', async () => {
+      server.file('/meta-fault.bin', { body: randomBytes(10_000) });
+      const uri = AssetUri.parse(`${server.url}/meta-fault.bin`);
+      const scratch = join(cacheDir, `${assetCacheKey(uri)}.partial`, 'meta.json.tmp');
+      const fileSystem = new (class extends StandardDownloadFileSystem {
+        override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+          if (path.endsWith('meta.json.tmp')) {
+            throw errno('ENOSPC');
+          }
+          await super.writeFile(path, data);
+        }
+      })();
+
+      const error = await failure(manager({ fileSystem }).downloadModel(uri));
+
+      expect(error.message).toBe(
+        `Download of ${uri} failed. The disk is full (ENOSPC) while writing ${scratch}. Free some space, or set FAIRSEQ2_CACHE_DIR to a folder on a larger disk.`,
+      );
+      expect(error).toMatchObject({ code: 'disk_full', path: scratch });
+      expect(readdirSync(cacheDir)).toEqual([]);
+    });
+
+    it('reports a cache folder that refuses writes at its first write, the lock file', async () => {
+      server.file('/ro.bin', { body: 'x' });
+      const uri = AssetUri.parse(`${server.url}/ro.bin`);
+      const lock = join(cacheDir, `${assetCacheKey(uri)}.lock`);
+      mkdirSync(cacheDir);
+      // A read-only folder for real; as root, where chmod denies nothing, the same refusal injected.
+      const root = process.getuid?.() === 0;
+      const fileSystem = root
+        ? new (class extends StandardDownloadFileSystem {
+            override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+              if (path.startsWith(cacheDir)) {
+                throw errno('EACCES');
+              }
+              await super.writeFile(path, data);
+            }
+          })()
+        : new StandardDownloadFileSystem();
+      chmodSync(cacheDir, 0o555);
+      try {
+        const error = await failure(manager({ fileSystem }).downloadModel(uri));
+
+        expect(error.message).toBe(
+          `Download of ${uri} failed. Permission denied (EACCES) while writing ${lock}. Make the folder writable, or set FAIRSEQ2_CACHE_DIR to a writable folder.`,
+        );
+        expect(error).toMatchObject({ code: 'permission_denied', path: lock, category: 'operational' });
+        expect(readdirSync(cacheDir)).toEqual([]);
+        expect(server.requests).toEqual([]);
+      } finally {
+        chmodSync(cacheDir, 0o755);
+      }
     });
   });
 
@@ -494,6 +632,61 @@ describe(StandardAssetDownloadManager, () => {
       const resumed = server.requestsTo('/killed.bin').at(-1);
       expect(resumed?.headers['range']).toBe(`bytes=${kept}-`);
       expect(resumed?.status).toBe(206);
+      expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
+    });
+
+    it('starts over after a kill when the server does not take ranges', async () => {
+      const body = randomBytes(1024 * 1024);
+      server.file('/norange-killed.bin', { body, ranges: false, chunkSize: 16 * 1024, chunkDelayMs: 20 });
+      const uri = AssetUri.parse(`${server.url}/norange-killed.bin`);
+      const key = assetCacheKey(uri);
+      const data = join(cacheDir, `${key}.partial`, 'data');
+      const running = spawnNode(child, [JSON.stringify({ manager: 'http', cacheDir, uri: uri.href })]);
+      await waitUntil(() => existsSync(data) && statSync(data).size >= 128 * 1024, 'the child has written 128 KiB');
+
+      running.process.kill('SIGKILL');
+      expect(await running.exited).toBe('SIGKILL');
+      expect(existsSync(join(cacheDir, `${key}.lock`))).toBe(true);
+      server.file('/norange-killed.bin', { body, ranges: false });
+      const path = await manager().downloadModel(uri, { checksum: `sha256:${sha256Hex(body)}` });
+
+      expect(readFileSync(path).equals(body)).toBe(true);
+      expect(output.join('')).toContain(
+        `Taking over the download of ${uri} from process ${running.process.pid} on ${hostname()}: its lock ${join(cacheDir, `${key}.lock`)} is stale (process ${running.process.pid} is not running).`,
+      );
+      const again = server.requestsTo('/norange-killed.bin').at(-1);
+      expect(again?.headers['range']).toBeUndefined();
+      expect(again?.status).toBe(200);
+      expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
+    });
+
+    it('recovers from a process killed while extracting: the complete download is extracted again, without a request', async () => {
+      const files = Array.from({ length: 8 }, (_, i) => ({ path: `shards/part-${i}.bin`, body: randomBytes(64 * 1024) }));
+      const archive = buildTarGz(files);
+      server.file('/shards.tar.gz', { body: archive });
+      const uri = AssetUri.parse(`${server.url}/shards.tar.gz`);
+      const key = assetCacheKey(uri);
+      const staging = join(cacheDir, `${key}.staging`, 'shards');
+      // A slow disk under the staging folder: 100 ms before each write, so that the kill lands mid-extraction.
+      const running = spawnNode(child, [
+        JSON.stringify({ manager: 'http', cacheDir, uri: uri.href, slowWritesUnder: `${key}.staging`, slowWritesMs: 100 }),
+      ]);
+      await waitUntil(() => existsSync(staging) && readdirSync(staging).length >= 2, 'the child has extracted two files');
+
+      running.process.kill('SIGKILL');
+      expect(await running.exited).toBe('SIGKILL');
+      expect(readdirSync(cacheDir).sort()).toEqual([`${key}.download`, `${key}.lock`, `${key}.staging`]);
+      expect(readdirSync(staging).length).toBeLessThan(files.length);
+      const path = await manager().downloadModel(uri, { checksum: `sha256:${sha256Hex(archive)}` });
+
+      expect(path).toBe(entry(uri));
+      for (const file of files) {
+        expect(readFileSync(join(path, file.path)).equals(file.body)).toBe(true);
+      }
+      expect(server.requestsTo('/shards.tar.gz')).toHaveLength(1);
+      expect(output.join('')).toContain(
+        `Taking over the download of ${uri} from process ${running.process.pid} on ${hostname()}: its lock ${join(cacheDir, `${key}.lock`)} is stale (process ${running.process.pid} is not running).`,
+      );
       expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.manifest.json`]);
     });
 

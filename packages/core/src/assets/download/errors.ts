@@ -5,13 +5,14 @@ import {
   type ErrorCategory,
   type Fs2ErrorOptions,
 } from '../../errors/Fs2Error.js';
-import type { AssetUri } from '../AssetUri.js';
+import { redactError, type AssetUri } from '../AssetUri.js';
 
 /**
  * What went wrong in a download, as data (the `code` of {@link AssetDownloadError}):
  * - `not_found`: a local file, a Hub repository, revision or file does not exist (HTTP 404);
  * - `not_cached`: `localOnly` or offline mode, and the asset is not in the cache;
  * - `unauthorized`: the server wants credentials (HTTP 401) or did not accept them;
+ * - `invalid_token`: the access token holds a character that an HTTP header cannot carry (it is not sent);
  * - `gated`: a gated Hugging Face repository whose license the token's account has not accepted (HTTP 403);
  * - `http_status`: any other HTTP error status;
  * - `network`: the server is not reachable, or the connection broke mid-way;
@@ -33,6 +34,7 @@ export type AssetDownloadErrorCode =
   | 'not_found'
   | 'not_cached'
   | 'unauthorized'
+  | 'invalid_token'
   | 'gated'
   | 'http_status'
   | 'network'
@@ -54,6 +56,7 @@ const CATEGORY_BY_CODE: Readonly<Record<AssetDownloadErrorCode, ErrorCategory>> 
   not_found: 'not_found',
   not_cached: 'not_found',
   unauthorized: 'user',
+  invalid_token: 'user',
   gated: 'user',
   http_status: 'operational',
   network: 'operational',
@@ -111,7 +114,8 @@ export class AssetDownloadError extends Fs2Error {
     readonly reason: string,
     details: AssetDownloadErrorDetails,
   ) {
-    super(`Download of ${uri.toString()} failed. ${reason}`, details);
+    // The cause is a library's error, which may quote a URL with its credentials.
+    super(`Download of ${uri.toString()} failed. ${reason}`, { cause: redactError(details.cause) });
     this.code = details.code;
     this.category = CATEGORY_BY_CODE[details.code];
     this.path = details.path;

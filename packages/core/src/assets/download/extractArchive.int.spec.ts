@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { readFileSync, readdirSync, readlinkSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 import { buildTar, buildTarGz, buildZip, makeTempDir, sha256Hex, type ArchiveEntry, type TempDir } from '../../../../../test/support/index.js';
 import { AssetUri } from '../AssetUri.js';
@@ -133,6 +133,28 @@ describe(extractArchive, () => {
       'The archive archive.tar has an entry `escape` that links to `root/..` through another link of the archive; nothing was extracted.',
     ],
     ['a hard link to a file outside', 'tar', [{ path: 'passwd', type: 'hardlink', linkpath: '../../etc/passwd' }], 'The archive archive.tar has an entry `passwd` that links to `../../etc/passwd`, outside the extraction folder; nothing was extracted.'],
+    ['an absolute name in a tar', 'tar', [{ path: '/tmp/fs2-zip-slip-evil', body: 'x' }], 'The archive archive.tar has an entry `/tmp/fs2-zip-slip-evil` that is an absolute path, which would leave the extraction folder; nothing was extracted.'],
+    ['a `..` name after harmless files in a tar.gz', 'tar.gz', [{ path: 'ok.txt', body: 'fine' }, { path: 'sub/../../evil.txt', body: 'x' }], 'The archive archive.tar.gz has an entry `sub/../../evil.txt` that has a `..` component, which would leave the extraction folder; nothing was extracted.'],
+    ['a zip absolute symbolic link', 'zip', [{ path: 'etc', type: 'symlink', linkpath: '/etc' }], 'The archive archive.zip has an entry `etc` that links to `/etc`, outside the extraction folder; nothing was extracted.'],
+    [
+      'a zip file written through a symbolic link',
+      'zip',
+      [
+        { path: 'here', type: 'symlink', linkpath: '.' },
+        { path: 'here/file.txt', body: 'x' },
+      ],
+      'The archive archive.zip has an entry `here/file.txt` that is written through the link `here`; nothing was extracted.',
+    ],
+    ['a hard link to an absolute path', 'tar', [{ path: 'shadow', type: 'hardlink', linkpath: '/etc/shadow' }], 'The archive archive.tar has an entry `shadow` that links to `/etc/shadow`, outside the extraction folder; nothing was extracted.'],
+    [
+      'a hard link to a symbolic link of the archive',
+      'tar',
+      [
+        { path: 'up', type: 'symlink', linkpath: 'a' },
+        { path: 'copy', type: 'hardlink', linkpath: 'up' },
+      ],
+      'The archive archive.tar has an entry `copy` that links to `up`, which is not a file extracted before it; nothing was extracted.',
+    ],
     ['a FIFO', 'tar', [{ path: 'pipe', type: 'fifo' }], 'The archive archive.tar has an entry `pipe` that is a FIFO entry, which is not extracted; nothing was extracted.'],
     ['a zip FIFO', 'zip', [{ path: 'pipe', type: 'fifo' }], 'The archive archive.zip has an entry `pipe` that is a special file (mode 10000), which is not extracted; nothing was extracted.'],
   ];
@@ -149,8 +171,19 @@ describe(extractArchive, () => {
     expect((error as AssetDownloadError).message).toBe(`Download of https://example.com/asset.tar failed. ${message}`);
     expect((error as AssetDownloadError).code).toBe('unsafe_archive');
     expect((error as AssetDownloadError).path).toBe(archive);
+    // Nothing beside the extraction folder (its parent holds only the archive), nor where any name or link points.
     expect(readdirSync(dir.path).sort()).toEqual([`archive.${format}`, 'out']);
     expect(readdirSync(join(destination))).not.toContain('evil.txt');
+    for (const entry of entries) {
+      // Where the entry would land, and where a relative link would point (an absolute one names a system file).
+      const targets = [resolve(destination, entry.path)];
+      if (entry.linkpath !== undefined && !entry.linkpath.startsWith('/')) {
+        targets.push(resolve(destination, entry.type === 'symlink' ? dirname(entry.path) : '.', entry.linkpath));
+      }
+      for (const target of targets.filter((t) => t !== destination && !t.startsWith(`${destination}/`))) {
+        expect([target, existsSync(target)]).toEqual([target, false]);
+      }
+    }
   });
 
   it('stops an archive that expands past the size limit (a zip bomb)', async () => {
