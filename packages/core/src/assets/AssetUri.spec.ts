@@ -1,6 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
 import { inspect } from 'node:util';
 
+import { describe, expect, it } from '@jest/globals';
+
+import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { AssetUri, redactError, redactText } from './AssetUri.js';
 
 describe(AssetUri, () => {
@@ -28,6 +30,13 @@ describe(AssetUri, () => {
   describe('.parse', () => {
     it('throws for a path, without showing credentials', () => {
       expect(() => AssetUri.parse('not a uri')).toThrow('not a uri is not a valid URI.');
+    });
+
+    it('hides the user information of an invalid URI, whatever it holds (found by npm run fuzz)', () => {
+      // A space makes the URI invalid and used to stop redactText before the password.
+      expect(() => AssetUri.parse('https:// user:S3CRETpw@')).toThrow(new InvalidArgumentError('uri', 'https:// user:***@ is not a valid URI.'));
+      expect(() => AssetUri.parse(' https://a b:pw@c d@host x/pw@y')).toThrow(' https://a b:***@host x/pw@y is not a valid URI.');
+      expect(() => AssetUri.parse('https://tok en@host name')).toThrow('https://***@host name is not a valid URI.');
     });
   });
 

@@ -193,7 +193,8 @@ export class StandardGlobalModelLoader implements GlobalModelLoader {
       throw error;
     }
     try {
-      return reader.has('tok_embeddings.weight') ? reader.shape('tok_embeddings.weight')[0] : undefined;
+      const rows = reader.has('tok_embeddings.weight') ? reader.shape('tok_embeddings.weight')[0] : undefined;
+      return rows !== undefined && rows > 0 ? rows : undefined;
     } finally {
       await reader.close();
     }
