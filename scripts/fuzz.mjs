@@ -93,8 +93,25 @@ async function fuzzTarget(name, options, tmp) {
   const outcomes = {};
   let inputs = 0;
   let maxMs = 0;
+  // An error that escapes as an event (an 'error' no listener takes) or a rejection no one awaits
+  // kills the process, not the input: it is pinned on the inputs run last, written out for replay.
+  const recent = [];
+  const crash = (error) => {
+    process.stdout.write(`fuzz ${name}: failed, the process crashed after ${inputs} inputs (seed ${options.seed}): ${error?.stack ?? String(error)}\n`);
+    recent.forEach((input, i) => {
+      const shown = target.show(input);
+      const file = join(process.cwd(), `fuzz-crash-${name}-${options.seed}-${i}.bin`);
+      writeFileSync(file, shown instanceof Uint8Array ? shown : `${shown}\n`);
+      process.stdout.write(`  ${i === recent.length - 1 ? 'last' : 'earlier'} input written to ${file}\n`);
+    });
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   const property = fc.asyncProperty(target.arbitrary, async (input) => {
     inputs += 1;
+    recent.push(input);
+    if (recent.length > 3) recent.shift();
     const started = performance.now();
     let outcome;
     try {
@@ -123,6 +140,10 @@ async function fuzzTarget(name, options, tmp) {
     ...(options.runs === undefined ? { interruptAfterTimeLimit: options.budgetMs, markInterruptAsFailure: false } : {}),
     endOnFailure: false,
   });
+  // Let errors scheduled by the last inputs surface before the target counts as passed.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  process.off('uncaughtException', crash);
+  process.off('unhandledRejection', crash);
   const durationS = (performance.now() - started) / 1000;
   const line = {
     target: name,
@@ -165,7 +186,13 @@ async function main() {
   let failed = 0;
   try {
     for (const name of options.targets) {
-      const line = await fuzzTarget(name, options, tmp);
+      let line;
+      try {
+        line = await fuzzTarget(name, options, tmp);
+      } catch (error) {
+        // The harness or an arbitrary failed, not the code under test: say which target.
+        throw new Error(`target ${name}: ${error?.stack ?? String(error)}`);
+      }
       if (options.report !== undefined) {
         appendFileSync(options.report, `${JSON.stringify(line)}\n`);
       }

@@ -47,8 +47,8 @@ function editHeader(header, data, edits, lengthDelta) {
       case 'offsets': entry.data_offsets = value; break;
       case 'offset0': if (Array.isArray(entry.data_offsets)) entry.data_offsets[0] = value; break;
       case 'offset1': if (Array.isArray(entry.data_offsets)) entry.data_offsets[1] = value; break;
-      case 'name': h[String(value)] = entry; delete h[name]; break;
-      case 'extra': entry[String(value)] = value; break;
+      case 'name': h[typeof value === 'string' ? value : JSON.stringify(value)] = entry; delete h[name]; break;
+      case 'extra': entry[typeof value === 'string' ? value : JSON.stringify(value)] = value; break;
       case 'metadata': h.__metadata__ = value; break;
       default: delete h[name];
     }

@@ -303,6 +303,12 @@ class InflateSource implements ByteSource {
     } catch (error) {
       throw this.damaged(error);
     }
+    // yauzl forwards zlib's errors to this stream a tick later (setImmediate), also after the
+    // bytes that were asked for have been read and nobody iterates any more: without a listener
+    // of its own, such an error (a stream cut short, "unexpected end of file") would be an
+    // unhandled 'error' event that kills the process. Found by `npm run fuzz -- --target torch`.
+    // Errors met while iterating still reach `next()` through the iterator's own listener.
+    this.stream.on('error', () => {});
     this.iterator = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     this.position = 0;
     this.pending = Buffer.alloc(0);
