@@ -13,6 +13,8 @@ export interface ArchiveEntry {
   readonly linkpath?: string;
   /** Zip only: the uncompressed size written in the headers, to build an archive that lies. */
   readonly declaredSize?: number;
+  /** Zip only: the compressed size written in the headers (default: the bytes written), to build an archive that lies. */
+  readonly declaredCompressedSize?: number;
   /** Zip only: 0 = STORED (default), 8 = DEFLATE, anything else is written as is (a malformed archive). */
   readonly method?: number;
 }
@@ -76,6 +78,7 @@ export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
     const stored = method === 8 ? deflateRawSync(body) : body;
     const mode = type === 'symlink' ? 0o120777 : type === 'directory' ? 0o040755 : type === 'fifo' ? 0o010644 : 0o100644;
     const size = entry.declaredSize ?? body.byteLength;
+    const compressedSize = entry.declaredCompressedSize ?? stored.byteLength;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4); // version needed
@@ -83,7 +86,7 @@ export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(0, 10); // time, date
     local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(stored.byteLength, 18);
+    local.writeUInt32LE(compressedSize, 18);
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.byteLength, 26);
     local.writeUInt16LE(0, 28);
@@ -96,7 +99,7 @@ export function buildZip(entries: readonly ArchiveEntry[]): Buffer {
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(0, 12);
     central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(stored.byteLength, 20);
+    central.writeUInt32LE(compressedSize, 20);
     central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.byteLength, 28);
     central.writeUInt16LE(0, 30); // extra

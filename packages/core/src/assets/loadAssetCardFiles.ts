@@ -51,13 +51,12 @@ export async function loadAssetCardFile(
     try {
       const { size } = await handle.stat();
       if (size > MAX_CARD_FILE_BYTES) {
-        const mib = (size / (1024 * 1024)).toFixed(1);
         return {
           entries: [],
           problems: [
             new AssetMetadataError(
               source,
-              `The file is ${mib} MiB, larger than the ${MAX_CARD_FILE_BYTES / (1024 * 1024)} MiB limit for asset card files.`,
+              `The file has ${size} bytes, more than the ${MAX_CARD_FILE_BYTES}-byte (${MAX_CARD_FILE_BYTES / (1024 * 1024)} MiB) limit for asset card files.`,
               { location: { file: real, line: 1, column: 1 } },
             ),
           ],

@@ -114,6 +114,20 @@ describe(parseAssetCards, () => {
       ['a duplicate top-level key', 'name: foo\nname: bar\n', '`name` key is defined twice in the same mapping.', 2, 1],
       ['a custom tag', 'name: foo\nx: !python/object 3\n', '`!python/object` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
       ['a YAML 1.1 binary tag', 'name: foo\nx: !!binary aGk=\n', '`!!binary` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      ['a YAML 1.1 set tag', 'name: foo\nx: !!set {a, b}\n', '`!!set` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      ['a YAML 1.1 omap tag', 'name: foo\nx: !!omap [a: 1]\n', '`!!omap` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      ['a YAML 1.1 timestamp tag', 'name: foo\nx: !!timestamp 2001-12-14\n', '`!!timestamp` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      ['a PyYAML python/name tag', 'name: foo\nx: !!python/name:os.system ""\n', '`!!python/name:os.system` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      [
+        'a verbatim PyYAML tag',
+        'name: foo\nx: !<tag:yaml.org,2002:python/object/apply:os.system> [ls]\n',
+        '`!<tag:yaml.org,2002:python/object/apply:os.system>` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.',
+        2,
+        4,
+      ],
+      ['a tag from a %TAG directive', '%TAG !e! tag:example.com,2000:app/\n---\nname: foo\nx: !e!foo 1\n', '`!e!foo` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 4, 4],
+      ['a custom tag on a mapping', 'name: foo\nx: !foo {a: 1}\n', '`!foo` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 4],
+      ['a custom tag on a key', 'name: foo\n!foo k: 1\n', '`!foo` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 1],
       ['a collection key', 'name: foo\nx:\n  ? [a, b]\n  : c\n', 'A mapping key must be a scalar, but is a list.', 3, 5],
       ['a null key', 'name: foo\nx:\n  ~: c\n', 'A mapping key must not be null.', 3, 3],
       ['a syntax error', 'name: foo\nx: [1, 2\n', 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ].', 3, 1],
@@ -135,6 +149,38 @@ describe(parseAssetCards, () => {
       expect(problem.message).toBe(
         `The document at index 0 expands aliases more than ${MAX_ALIAS_COUNT} times: a card never needs that many (an alias bomb?). (${FILE}:1:1)`,
       );
+    });
+
+    it(`accepts ${MAX_ALIAS_COUNT - 1} aliases of one anchor and refuses ${MAX_ALIAS_COUNT}`, () => {
+      const card = (aliases: number): string => `name: foo\na: &x 1\nb: [${Array<string>(aliases).fill('*x').join(', ')}]\n`;
+      const { entries, problems } = parse(card(MAX_ALIAS_COUNT - 1));
+      expect(problems).toEqual([]);
+      expect(entries[0]?.fields.get('b')?.value).toHaveLength(MAX_ALIAS_COUNT - 1);
+
+      expect(onlyProblem(card(MAX_ALIAS_COUNT)).message).toBe(
+        `The document at index 0 expands aliases more than ${MAX_ALIAS_COUNT} times: a card never needs that many (an alias bomb?). (${FILE}:1:1)`,
+      );
+    });
+
+    it('multiplies the budget through nested anchors: an anchor of 10 aliases may be aliased 8 times, not 9', () => {
+      const card = (aliases: number): string =>
+        `name: foo\na: &a 1\nb: &b [${Array<string>(10).fill('*a').join(', ')}]\nc: [${Array<string>(aliases).fill('*b').join(', ')}]\n`;
+      const { entries, problems } = parse(card(8));
+      expect(problems).toEqual([]);
+      expect(entries[0]?.fields.get('c')?.value).toHaveLength(8);
+
+      expect(onlyProblem(card(9)).message).toBe(
+        `The document at index 0 expands aliases more than ${MAX_ALIAS_COUNT} times: a card never needs that many (an alias bomb?). (${FILE}:1:1)`,
+      );
+    });
+
+    it('keeps the other documents of a file with an alias bomb', () => {
+      const bomb = `name: bomb\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${Array<string>(10).fill('*a').join(', ')}]\nc: [${Array<string>(10).fill('*b').join(', ')}]\n`;
+      const { entries, problems } = parse(`name: before\n---\n${bomb}---\nname: after\n`);
+      expect(entries.map((e) => e.name)).toEqual(['before@', 'after@']);
+      expect(problems.map((p) => p.message)).toEqual([
+        `The document at index 1 expands aliases more than ${MAX_ALIAS_COUNT} times: a card never needs that many (an alias bomb?). (${FILE}:2:1)`, // The `---` that opens it.
+      ]);
     });
 
     it('accepts a few aliases', () => {

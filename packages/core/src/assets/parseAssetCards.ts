@@ -31,8 +31,12 @@ import type { SourceLocation } from './SourceLocation.js';
 export const MAX_CARD_FILE_BYTES = 10 * 1024 * 1024;
 
 /**
- * How many alias expansions one document may make: yaml's own default (`maxAliasCount: 100`),
- * stated here so that the billion-laughs defence does not depend on a library default.
+ * The alias budget of one document: yaml's own default (`maxAliasCount: 100`, yaml 2.9.1
+ * `dist/nodes/Alias.js`), stated here so that the billion-laughs defence does not depend on a
+ * library default. yaml counts per anchor: (1 + the aliases of it) x (the largest such product
+ * among the aliases inside the anchored node, 1 without any) must stay at most 100. So one anchor
+ * may be aliased 99 times, and an anchor holding 10 aliases of another 8 times (11 x 9 = 99): the
+ * expanded size stays within about 100 nodes per anchor, however the aliases nest.
  */
 export const MAX_ALIAS_COUNT = 100;
 

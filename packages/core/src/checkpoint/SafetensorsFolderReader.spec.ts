@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { fixturePath, makeTempDir, type TempDir } from '../../../../test/support/index.js';
 import { CheckpointError } from './errors.js';
-import { SafetensorsFolderReader } from './SafetensorsFolderReader.js';
+import { SAFETENSORS_MAX_INDEX_BYTES, SafetensorsFolderReader } from './SafetensorsFolderReader.js';
 import { SafetensorsReader } from './safetensors.js';
 import { writeSafetensors } from './writeSafetensors.js';
 
@@ -16,6 +16,16 @@ async function openError(path: string): Promise<CheckpointError> {
   const error = await SafetensorsFolderReader.open(path).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(CheckpointError);
   return error as CheckpointError;
+}
+
+/** The message `JSON.parse` gives for `text` (V8's wording, which the reader quotes). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${text} is valid JSON`);
 }
 
 describe(SafetensorsFolderReader, () => {
@@ -93,14 +103,45 @@ describe(SafetensorsFolderReader, () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['not JSON', '{', 'it is not valid JSON'],
+    ['not JSON', '{', `it is not valid JSON (${jsonError('{')}).`],
+    ['a list', '[]', 'it is not a JSON object.'],
     ['no weight_map', { metadata: {} }, '`weight_map` is missing or not an object.'],
+    ['a weight_map that is a list', { weight_map: [] }, '`weight_map` is missing or not an object.'],
     ['a shard outside the folder', { weight_map: { a: '../../etc/passwd' } }, 'the shard of a is "../../etc/passwd", not a file name in the index\'s folder.'],
+    ['an absolute shard path', { weight_map: { a: '/etc/passwd' } }, 'the shard of a is "/etc/passwd", not a file name in the index\'s folder.'],
+    ['a shard in a subfolder', { weight_map: { a: 'sub/model.safetensors' } }, 'the shard of a is "sub/model.safetensors", not a file name in the index\'s folder.'],
+    ['a shard name ending in a slash', { weight_map: { a: 'model.safetensors/' } }, 'the shard of a is "model.safetensors/", not a file name in the index\'s folder.'],
+    ['the parent folder as shard', { weight_map: { a: '..' } }, 'the shard of a is "..", not a file name in the index\'s folder.'],
+    ['the folder itself as shard', { weight_map: { a: '.' } }, 'the shard of a is ".", not a file name in the index\'s folder.'],
+    ['an empty shard name', { weight_map: { a: '' } }, 'the shard of a is "", not a file name in the index\'s folder.'],
+    ['a NUL in a shard name', { weight_map: { a: 'model.safetensors\0.txt' } }, 'the shard of a is "model.safetensors\\u0000.txt", not a file name in the index\'s folder.'],
+    ['a shard that is a number', { weight_map: { a: 1 } }, 'the shard of a is 1, not a file name in the index\'s folder.'],
+    ['a shard that is null', { weight_map: { a: null } }, 'the shard of a is null, not a file name in the index\'s folder.'],
   ])('refuses an index with %s', async (_name, index, reason) => {
     const folder = dir.mkdir('ckpt');
     dir.write(`ckpt/${INDEX}`, typeof index === 'string' ? index : JSON.stringify(index));
     const error = await openError(folder);
-    expect(error.message.startsWith(`${join(folder, INDEX)} is not a valid safetensors index: ${reason}`)).toBe(true);
+    expect(error.message).toBe(`${join(folder, INDEX)} is not a valid safetensors index: ${reason}`);
+    expect(error.path).toBe(join(folder, INDEX));
+  });
+
+  it('refuses an index one byte over SAFETENSORS_MAX_INDEX_BYTES without reading it', async () => {
+    const folder = dir.mkdir('ckpt');
+    const index = dir.write(`ckpt/${INDEX}`, '{}');
+    truncateSync(index, SAFETENSORS_MAX_INDEX_BYTES + 1); // Sparse: no 100 MB written.
+    const error = await openError(folder);
+    expect(error.message).toBe(
+      `${index} is not a valid safetensors index: the file has ${SAFETENSORS_MAX_INDEX_BYTES + 1} bytes, more than the limit of ${SAFETENSORS_MAX_INDEX_BYTES}.`,
+    );
+  });
+
+  it('reads an index of exactly SAFETENSORS_MAX_INDEX_BYTES (here: JSON, then NULs the parser refuses)', async () => {
+    const folder = dir.mkdir('ckpt');
+    const json = '{"weight_map":{}}';
+    const index = dir.write(`ckpt/${INDEX}`, json);
+    truncateSync(index, SAFETENSORS_MAX_INDEX_BYTES);
+    const error = await openError(folder);
+    expect(error.message).toBe(`${index} is not a valid safetensors index: it is not valid JSON (${jsonError(`${json}\0`)}).`);
   });
 
   describe('without an index', () => {

@@ -204,7 +204,9 @@ async function readIndex(
   }
   const weightMap = new Map<string, string>();
   for (const [key, file] of Object.entries(map)) {
-    if (typeof file !== 'string' || file === '' || basename(file) !== file || file === '.' || file === '..') {
+    // A plain file name: not empty, no separator (`basename` is the platform's, so `\` counts on
+    // Windows), not `.` or `..`, and no NUL (which `stat` refuses with a TypeError, not ENOENT).
+    if (typeof file !== 'string' || file === '' || basename(file) !== file || file === '.' || file === '..' || file.includes('\0')) {
       fail(`the shard of ${key} is ${JSON.stringify(file)}, not a file name in the index's folder.`, key);
     }
     weightMap.set(key, file as string);

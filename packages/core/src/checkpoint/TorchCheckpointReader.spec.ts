@@ -12,7 +12,8 @@ import {
   type TempDir,
 } from '../../../../test/support/index.js';
 import { CheckpointError, CheckpointNotFoundError, PickleError, UnsafePickleGlobalError } from './errors.js';
-import { TorchCheckpointReader } from './TorchCheckpointReader.js';
+import { TORCH_MAX_PICKLE_BYTES, TorchCheckpointReader } from './TorchCheckpointReader.js';
+import { ZIP_MAX_ENTRIES } from './ZipArchive.js';
 
 const SYNTHETIC = join(FIXTURES_DIR, 'torch_synthetic');
 
@@ -26,6 +27,33 @@ const expected = JSON.parse(readFileSync(join(SYNTHETIC, 'expected.json'), 'utf8
 
 async function open(path: string): Promise<TorchCheckpointReader> {
   return TorchCheckpointReader.open(path);
+}
+
+/**
+ * An archive with no entries whose zip64 end-of-central-directory record (APPNOTE.TXT 4.3.14 to
+ * 4.3.16) declares `count` entries: what a forged record looks like to a reader.
+ */
+function zip64Declaring(count: number): Buffer {
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4); // size of the rest of the record
+  record.writeUInt16LE(45, 12); // version made by
+  record.writeUInt16LE(45, 14); // version needed
+  record.writeBigUInt64LE(BigInt(count), 24); // entries on this disk
+  record.writeBigUInt64LE(BigInt(count), 32); // entries in total
+  record.writeBigUInt64LE(0n, 40); // directory size
+  record.writeBigUInt64LE(0n, 48); // directory offset
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(0n, 8); // offset of the zip64 record
+  locator.writeUInt32LE(1, 16); // disks
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  return Buffer.concat([record, locator, end]);
 }
 
 async function openError(path: string): Promise<Error> {
@@ -246,8 +274,136 @@ describe(TorchCheckpointReader, () => {
       padded.set(pickle);
       const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: padded, method: 8, declaredSize: 100 }]));
       const error = await openError(path);
+      expect(error).toBeInstanceOf(CheckpointError);
       expect(error.message).toBe(
-        `The DEFLATE entry archive/data.pkl of ${path} is damaged: too many bytes in the stream. expected 100. got at least 4096.`,
+        `The DEFLATE entry archive/data.pkl of ${path} is damaged: it inflates to at least 4096 bytes, more than the 100 it declares.`,
+      );
+    });
+
+    it('a DEFLATE storage whose excess starts after the declared bytes (found when a read reaches the end)', async () => {
+      // zlib hands out 16 KiB chunks: the declared 16,384 bytes come whole, the 8 extra bytes after them.
+      const path = dir.write(
+        'x.pt',
+        buildTorchCheckpoint({
+          storages: { '0': { dtype: 'F32', data: new Float32Array(4096) } },
+          tensors: [{ key: 'w', storage: '0', shape: [4096] }],
+          extraEntries: [{ path: 'archive/data/0', body: new Uint8Array(16_392), method: 8, declaredSize: 16_384 }],
+        }),
+      );
+      const reader = await open(path);
+      try {
+        const error = await reader.read('w').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CheckpointError);
+        expect((error as CheckpointError).tensor).toBe('w');
+        expect((error as Error).message).toBe(
+          `The DEFLATE entry archive/data/0 of ${path} is damaged: it inflates to at least 16392 bytes, more than the 16384 it declares.`,
+        );
+      } finally {
+        await reader.close();
+      }
+    });
+
+    it('a DEFLATE entry that inflates to fewer bytes than it declares', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: pickle, method: 8, declaredSize: 100 }]));
+      const error = await openError(path);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.message).toBe(
+        `The DEFLATE entry archive/data.pkl of ${path} is damaged: the stream ends after ${pickle.length} of the 100 bytes it declares.`,
+      );
+    });
+
+    it.each([
+      ['more', 4],
+      ['fewer', -1],
+    ])('a STORED entry that declares %s bytes than it stores', async (_what, delta) => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: pickle, declaredSize: pickle.length + delta }]));
+      const error = await openError(path);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.message).toBe(
+        `${path} is not a valid zip archive: the STORED entry a/data.pkl declares ${pickle.length + delta} bytes, but ${pickle.length} bytes are stored.`,
+      );
+    });
+
+    it('a STORED entry whose declared data runs past the end of the file', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const bytes = buildZip([{ path: 'a/data.pkl', body: pickle, declaredSize: 1_000_000, declaredCompressedSize: 1_000_000 }]);
+      const path = dir.write('x.pt', bytes);
+      const dataStart = 30 + 'a/data.pkl'.length;
+      expect((await openError(path)).message).toBe(
+        `${path} is not a valid zip archive: the entry a/data.pkl is damaged (file data overflows file bounds: ${dataStart} + 1000000 > ${bytes.length}.).`,
+      );
+    });
+
+    it(`a data.pkl over TORCH_MAX_PICKLE_BYTES (${TORCH_MAX_PICKLE_BYTES}), refused before it is read`, async () => {
+      const size = TORCH_MAX_PICKLE_BYTES + 1;
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: new Uint8Array(8), declaredSize: size, declaredCompressedSize: size }]));
+      expect((await openError(path)).message).toBe(`The entry a/data.pkl of ${path} has ${size} bytes, more than the limit of ${TORCH_MAX_PICKLE_BYTES}.`);
+    });
+
+    it('a data.pkl of exactly TORCH_MAX_PICKLE_BYTES passes the limit (and then fails on the missing data)', async () => {
+      const size = TORCH_MAX_PICKLE_BYTES;
+      const bytes = buildZip([{ path: 'a/data.pkl', body: new Uint8Array(8), declaredSize: size, declaredCompressedSize: size }]);
+      const path = dir.write('x.pt', bytes);
+      expect((await openError(path)).message).toBe(
+        `${path} is not a valid zip archive: the entry a/data.pkl is damaged (file data overflows file bounds: 40 + ${size} > ${bytes.length}.).`,
+      );
+    });
+
+    it('a data.pkl over the maxPickleBytes option', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: pickle }]));
+      const error = await TorchCheckpointReader.open(path, { maxPickleBytes: pickle.length - 1 }).catch((e: unknown) => e);
+      expect((error as Error).message).toBe(`The entry a/data.pkl of ${path} has ${pickle.length} bytes, more than the limit of ${pickle.length - 1}.`);
+    });
+
+    it('the memo, stack and mark limits given to open', async () => {
+      const path = dir.write('x.pt', readFileSync(join(SYNTHETIC, 'protocol2.pt')));
+      for (const [limits, reason] of [
+        [{ maxMemo: 1 }, 'the memo holds more than 1 entries'],
+        [{ maxStack: 3 }, 'the stack holds more than 3 values'],
+        [{ maxMarks: 1 }, 'more than 1 nested marks'],
+      ] as const) {
+        const error = await TorchCheckpointReader.open(path, limits).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PickleError);
+        expect((error as PickleError).reason).toBe(reason);
+      }
+    });
+
+    it(`an archive that declares more than ZIP_MAX_ENTRIES (${ZIP_MAX_ENTRIES}) entries (a forged zip64 record)`, async () => {
+      const path = dir.write('x.pt', zip64Declaring(ZIP_MAX_ENTRIES + 1));
+      expect((await openError(path)).message).toBe(
+        `${path} is not a valid zip archive: it declares ${ZIP_MAX_ENTRIES + 1} entries, more than the limit of ${ZIP_MAX_ENTRIES}.`,
+      );
+    });
+
+    it('an archive that declares exactly ZIP_MAX_ENTRIES entries is walked (and its missing directory found)', async () => {
+      const path = dir.write('x.pt', zip64Declaring(ZIP_MAX_ENTRIES));
+      expect((await openError(path)).message).toBe(`${path} is not a valid zip archive: invalid central directory file header signature: 0x6064b50.`);
+    });
+
+    it('an entry that appears twice', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: pickle }, { path: 'a/data.pkl', body: pickle }]));
+      expect((await openError(path)).message).toBe(`${path} is not a valid zip archive: the entry a/data.pkl appears twice.`);
+    });
+
+    it('a _rebuild_tensor_v3 whose dtype is an allowed torch global that is not a dtype', async () => {
+      const p = new PickleBuilder().proto(2).emptyDict().mark().str('w').global('torch._utils', '_rebuild_tensor_v3').mark();
+      p.mark().str('storage').global('torch', 'UntypedStorage').str('0').str('cpu').int(4).tuple().binpersid();
+      p.int(0).mark().int(1).tuple().mark().int(1).tuple().bool(false).global('collections', 'OrderedDict').emptyTuple().reduce();
+      p.global('torch', 'Size').tuple();
+      const at = p.position;
+      p.reduce().setitems().stop();
+      const path = dir.write(
+        'x.pt',
+        buildTorchCheckpoint({ storages: { '0': { dtype: 'F32', data: new Float32Array(1) } }, tensors: [], pickle: p.toBytes() }),
+      );
+      const error = await openError(path);
+      expect(error).toBeInstanceOf(PickleError);
+      expect(error.message).toBe(
+        `${path} holds a malformed pickle archive/data.pkl: torch._utils._rebuild_tensor_v3: the dtype is a torch.Size, not a torch dtype (at byte ${at}).`,
       );
     });
 
@@ -277,6 +433,32 @@ describe(TorchCheckpointReader, () => {
       expect(error).toBeInstanceOf(UnsafePickleGlobalError);
       expect(error.message).toBe(
         `${path} is refused: its pickle a/data.pkl refers to the global os.system (at byte 9), which is not on the allow-list of the restricted unpickler.`,
+      );
+    });
+
+    it.each([
+      ['builtins', 'eval'],
+      ['builtins', 'getattr'],
+      ['__builtin__', 'getattr'],
+      ['__builtin__', 'eval'],
+      ['posix', 'system'],
+      ['torch._utils', '__proto__'],
+      ['torch._utils', 'constructor'],
+      ['torch', 'load'],
+      ['torch.storage', '_load_from_bytes'],
+      ['torch._utils', '_rebuild_tensor_v2.__globals__'],
+      ['collections', 'OrderedDict.fromkeys'],
+      ['__builtin__', 'set.__init__'],
+    ])('the global %s %s, against the torch allow-list, at its opcode', async (module, name) => {
+      const p = new PickleBuilder().proto(2).emptyDict().str('x');
+      const at = p.position;
+      p.global(module, name).str('ls').tuple1().reduce().setitem().stop();
+      const path = dir.write('x.pt', buildTorchCheckpoint({ storages: {}, tensors: [], pickle: p.toBytes() }));
+      const error = await openError(path);
+      expect(error).toBeInstanceOf(UnsafePickleGlobalError);
+      expect((error as UnsafePickleGlobalError).position).toBe(at);
+      expect(error.message).toBe(
+        `${path} is refused: its pickle archive/data.pkl refers to the global ${module}.${name} (at byte ${at}), which is not on the allow-list of the restricted unpickler.`,
       );
     });
 

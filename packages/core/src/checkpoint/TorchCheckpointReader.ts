@@ -98,10 +98,12 @@ function rebuildTensor(args: readonly unknown[], dtypeOverride?: unknown): Torch
   }
   let dtype = storage.dtype;
   if (dtypeOverride !== undefined) {
-    if (!(dtypeOverride instanceof PickleGlobalRef) || !dtypeOverride.name.startsWith('torch.')) {
+    // An own property only: another allowed `torch.` global (`torch.Size`) is not a dtype.
+    const name = dtypeOverride instanceof PickleGlobalRef && dtypeOverride.name.startsWith('torch.') ? dtypeOverride.name.slice('torch.'.length) : undefined;
+    if (name === undefined || !Object.hasOwn(TORCH_DTYPES, name)) {
       throw new Error(`the dtype is a ${typeName(dtypeOverride)}, not a torch dtype`);
     }
-    dtype = TORCH_DTYPES[dtypeOverride.name.slice('torch.'.length)];
+    dtype = TORCH_DTYPES[name];
   }
   if (dtype === undefined) {
     throw new Error('an untyped storage is used without a dtype');

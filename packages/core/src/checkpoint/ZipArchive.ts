@@ -31,10 +31,13 @@ export interface ZipEntryInfo {
 
 /**
  * A zip archive opened for random access: the central directory is parsed by `yauzl` (a
- * well-kept, streaming zip reader with zip64 support and size validation), then STORED entries
- * are read with positioned reads on the same file handle, never loading the archive into memory,
- * and DEFLATE entries through a bounded inflate stream (`yauzl` refuses an entry that inflates to
- * more or fewer bytes than it declares).
+ * well-kept, streaming zip reader with zip64 support), then STORED entries are read with
+ * positioned reads on the same file handle, never loading the archive into memory, and DEFLATE
+ * entries through a bounded inflate stream. Sizes are checked here rather than by yauzl's
+ * `validateEntrySizes`, so that every error names the entry: a STORED entry whose two sizes differ
+ * is refused when the archive is opened, a DEFLATE entry that declares more than DEFLATE can
+ * produce before it is inflated, and one that inflates to more or fewer bytes than it declares
+ * while it is read.
  */
 export class ZipArchive {
   private readonly dataStarts = new Map<string, number>();
@@ -63,7 +66,7 @@ export class ZipArchive {
         lazyEntries: true,
         autoClose: false,
         decodeStrings: true,
-        validateEntrySizes: true,
+        validateEntrySizes: false, // Checked below and in InflateSource, naming the entry.
         strictFileNames: false,
       });
     } catch (error) {
@@ -78,6 +81,14 @@ export class ZipArchive {
       for await (const entry of zip.eachEntry()) {
         if (entries.has(entry.fileName)) {
           fail(`the entry ${entry.fileName} appears twice.`);
+        }
+        // APPNOTE.TXT 4.4.8/4.4.9: a STORED entry's compressed and uncompressed sizes are equal
+        // (plus the 12-byte header of traditional encryption, which is refused when read).
+        const storedSize = entry.uncompressedSize + (entry.isEncrypted() ? 12 : 0);
+        if (entry.compressionMethod === 0 && entry.compressedSize !== storedSize) {
+          fail(
+            `the STORED entry ${entry.fileName} declares ${entry.uncompressedSize} bytes, but ${entry.compressedSize} bytes are stored.`,
+          );
         }
         entries.set(entry.fileName, entry);
       }
@@ -239,8 +250,9 @@ class HandleReader extends yauzl.RandomAccessReader {
 
 /**
  * The bytes of a DEFLATE entry, inflated on demand. Reads are expected to move forward (a tensor
- * read chunk by chunk); a read before the current position starts the stream again. The output
- * never exceeds what the entry declares (yauzl checks the byte count).
+ * read chunk by chunk); a read before the current position starts the stream again. The output is
+ * counted: a stream that yields more than the entry declares (noticed at the latest when a read
+ * reaches the last byte, which checks that the stream ends there) or ends before it is damaged.
  */
 class InflateSource implements ByteSource {
   readonly byteLength: number;
@@ -248,6 +260,8 @@ class InflateSource implements ByteSource {
   private stream: Readable | undefined;
   /** Uncompressed position of the first byte of `pending`. */
   private position = 0;
+  /** Bytes the current stream has yielded. */
+  private inflated = 0;
   private pending: Buffer = Buffer.alloc(0);
 
   constructor(
@@ -288,6 +302,9 @@ class InflateSource implements ByteSource {
       this.position += skip + take;
       this.pending = this.pending.subarray(skip + take);
     }
+    if (position + target.length === this.byteLength) {
+      await this.expectEnd();
+    }
   }
 
   close(): void {
@@ -311,7 +328,29 @@ class InflateSource implements ByteSource {
     this.stream.on('error', () => {});
     this.iterator = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     this.position = 0;
+    this.inflated = 0;
     this.pending = Buffer.alloc(0);
+  }
+
+  /** After the last declared byte: the stream must hold nothing more. */
+  private async expectEnd(): Promise<void> {
+    if (this.pending.length > 0) {
+      throw this.tooLong();
+    }
+    let result: IteratorResult<Buffer>;
+    try {
+      result = await (this.iterator as AsyncIterator<Buffer>).next();
+    } catch (error) {
+      throw this.damaged(error);
+    }
+    if (result.done !== true) {
+      this.inflated += result.value.length;
+      throw this.tooLong();
+    }
+  }
+
+  private tooLong(): CheckpointError {
+    return this.damaged(new Error(`it inflates to at least ${this.inflated} bytes, more than the ${this.byteLength} it declares`));
   }
 
   private async next(): Promise<Buffer> {
@@ -322,7 +361,11 @@ class InflateSource implements ByteSource {
       throw this.damaged(error);
     }
     if (result.done === true) {
-      throw this.damaged(new Error(`the stream ended at byte ${this.position} of ${this.byteLength}`));
+      throw this.damaged(new Error(`the stream ends after ${this.inflated} of the ${this.byteLength} bytes it declares`));
+    }
+    this.inflated += result.value.length;
+    if (this.inflated > this.byteLength) {
+      throw this.tooLong();
     }
     return result.value;
   }

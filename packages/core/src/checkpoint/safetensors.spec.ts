@@ -15,6 +15,16 @@ function safetensorsBytes(header: unknown, data: Uint8Array = new Uint8Array(0),
   return out;
 }
 
+/** The message `JSON.parse` gives for `text` (V8's wording, which the reader quotes). */
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`${text} is valid JSON`);
+}
+
 describe(SafetensorsReader, () => {
   let dir: TempDir;
   beforeEach(() => {
@@ -150,7 +160,18 @@ describe(SafetensorsReader, () => {
         safetensorsBytes({}, new Uint8Array(0), 2n ** 62n),
         `the header length ${2n ** 62n} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes.`,
       ],
-      ['not JSON', (() => { const b = safetensorsBytes({ a: 1 }); b[8] = 0x7a; return b; })(), 'the header is not valid JSON'],
+      [
+        'a header length one byte over the limit',
+        safetensorsBytes({}, new Uint8Array(0), BigInt(SAFETENSORS_MAX_HEADER_BYTES + 1)),
+        `the header length ${SAFETENSORS_MAX_HEADER_BYTES + 1} exceeds the limit of ${SAFETENSORS_MAX_HEADER_BYTES} bytes.`,
+      ],
+      [
+        // At the limit the length is accepted, and the next check (the file's size) speaks.
+        'a header length at the limit in a small file',
+        safetensorsBytes({}, new Uint8Array(0), BigInt(SAFETENSORS_MAX_HEADER_BYTES)),
+        `the header length ${SAFETENSORS_MAX_HEADER_BYTES} runs past the end of the file (10 bytes).`,
+      ],
+      ['not JSON', (() => { const b = safetensorsBytes({ a: 1 }); b[8] = 0x7a; return b; })(), `the header is not valid JSON (${jsonError('z"a":1}')}).`],
       ['unknown dtype', safetensorsBytes({ t: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), 't has an unsupported dtype "Q4".'],
       ['bad shape', safetensorsBytes({ t: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), 't has an invalid shape [-1].'],
       [
@@ -181,6 +202,73 @@ describe(SafetensorsReader, () => {
         safetensorsBytes({ t: { dtype: 'F32', shape: [2 ** 40, 2 ** 40], data_offsets: [0, 4] } }, new Uint8Array(4)),
         'the shape of t [1099511627776,1099511627776] has more elements than can be counted.',
       ],
+      [
+        'a shape whose product overflows 2^64 (2^31 x 2^31 x 2^31)',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [2 ** 31, 2 ** 31, 2 ** 31], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        'the shape of t [2147483648,2147483648,2147483648] has more elements than can be counted.',
+      ],
+      [
+        'a dimension above 2^53',
+        safetensorsBytes({ t: { dtype: 'U8', shape: [2 ** 53 + 2], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        't has an invalid shape [9007199254740994].',
+      ],
+      [
+        'a fractional dimension',
+        safetensorsBytes({ t: { dtype: 'U8', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)),
+        't has an invalid shape [1.5].',
+      ],
+      [
+        'a shape that is not a list',
+        safetensorsBytes({ t: { dtype: 'U8', shape: 4, data_offsets: [0, 4] } }, new Uint8Array(4)),
+        't has an invalid shape 4.',
+      ],
+      [
+        'offsets that end before they begin',
+        safetensorsBytes({ t: { dtype: 'U8', shape: [0], data_offsets: [8, 4] } }, new Uint8Array(8)),
+        't has invalid data_offsets [8,4].',
+      ],
+      [
+        'an offset above 2^53',
+        safetensorsBytes({ t: { dtype: 'U8', shape: [0], data_offsets: [2 ** 53 + 2, 2 ** 53 + 2] } }, new Uint8Array(0)),
+        't has invalid data_offsets [9007199254740994,9007199254740994].',
+      ],
+      [
+        'a gap between two tensors',
+        safetensorsBytes(
+          { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } },
+          new Uint8Array(12),
+        ),
+        'there is a gap of 4 bytes before b.',
+      ],
+      [
+        'a tensor that does not start at the data',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+        'there is a gap of 4 bytes before t.',
+      ],
+      [
+        'two tensors with the same offsets',
+        safetensorsBytes(
+          { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } },
+          new Uint8Array(4),
+        ),
+        'the data of b overlaps the tensor before it.',
+      ],
+      [
+        'a dtype whose size disagrees with data_offsets (BF16 read as 4 bytes per element)',
+        safetensorsBytes({ t: { dtype: 'BF16', shape: [2, 2], data_offsets: [0, 16] } }, new Uint8Array(16)),
+        't is [2,2] of BF16 (8 bytes), but its data_offsets span 16 bytes.',
+      ],
+      [
+        'a last tensor, listed first, that ends past the file',
+        safetensorsBytes(
+          { z: { dtype: 'F64', shape: [2], data_offsets: [4, 20] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } },
+          new Uint8Array(12),
+        ),
+        'z ends at data offset 20, past the end of the data (12 bytes).',
+      ],
+      ['a header that is a list', safetensorsBytes([1]), 'the header is not a JSON object.'],
+      ['an entry that is not an object', safetensorsBytes({ t: 3 }), 'the entry of t is not an object.'],
+      ['a `__metadata__` value that is not a string', safetensorsBytes({ __metadata__: { format: 1 } }), '`__metadata__` entry format is not a string.'],
     ];
 
     it.each(cases)('rejects a file with %s, naming the file', async (_name, bytes, reason) => {
@@ -189,7 +277,20 @@ describe(SafetensorsReader, () => {
 
       expect(error).toBeInstanceOf(CheckpointError);
       expect((error as CheckpointError).path).toBe(path);
-      expect((error as Error).message.startsWith(`${path} is not a valid safetensors file: ${reason}`)).toBe(true);
+      expect((error as Error).message).toBe(`${path} is not a valid safetensors file: ${reason}`);
+    });
+
+    it('accepts tensors listed out of offset order, as the reference implementation does (it sorts by offset)', async () => {
+      const data = new Float32Array([1, 2, 3]);
+      const header = { b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] }, a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } };
+      const reader = await SafetensorsReader.open(dir.write('ok.safetensors', safetensorsBytes(header, new Uint8Array(data.buffer))));
+      try {
+        expect(reader.keys()).toEqual(['a', 'b']);
+        expect(await reader.readFloat32('a')).toEqual(new Float32Array([1, 2]));
+        expect(await reader.readFloat32('b')).toEqual(new Float32Array([3]));
+      } finally {
+        await reader.close();
+      }
     });
   });
 });

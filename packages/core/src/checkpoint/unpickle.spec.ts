@@ -2,7 +2,17 @@ import { describe, expect, it } from '@jest/globals';
 
 import { PickleBuilder } from '../../../../test/support/index.js';
 import { PickleError, UnsafePickleGlobalError } from './errors.js';
-import { PickleGlobalRef, isPickleTuple, pickleAttributes, unpickle, type PickleGlobal, type UnpickleOptions } from './unpickle.js';
+import {
+  PICKLE_MAX_MARKS,
+  PICKLE_MAX_MEMO,
+  PICKLE_MAX_STACK,
+  PickleGlobalRef,
+  isPickleTuple,
+  pickleAttributes,
+  unpickle,
+  type PickleGlobal,
+  type UnpickleOptions,
+} from './unpickle.js';
 
 const PATH = '/models/x.pt';
 const ENTRY = 'archive/data.pkl';
@@ -84,20 +94,47 @@ describe(unpickle, () => {
   });
 
   describe('refuses globals that are not on the allow-list, before calling anything', () => {
-    const spy = (): { calls: number; globals: Map<string, PickleGlobal> } => {
-      const state = { calls: 0, globals: new Map<string, PickleGlobal>() };
-      state.globals.set('safe.f', { call: () => ++state.calls });
-      return state;
-    };
+    /** An allow-list that records every lookup and every call. */
+    class RecordingGlobals extends Map<string, PickleGlobal> {
+      readonly lookups: string[] = [];
+      calls = 0;
+      constructor() {
+        super();
+        super.set('safe.f', { call: () => ++this.calls });
+      }
+      override get(key: string): PickleGlobal | undefined {
+        this.lookups.push(key);
+        return super.get(key);
+      }
+      override has(key: string): boolean {
+        this.lookups.push(key);
+        return super.has(key);
+      }
+    }
 
     it.each([
       ['os', 'system', 'GLOBAL'],
       ['posix', 'system', 'GLOBAL'],
+      ['nt', 'system', 'GLOBAL'],
+      ['builtins', 'eval', 'GLOBAL'],
       ['builtins', 'eval', 'STACK_GLOBAL'],
+      ['builtins', 'exec', 'GLOBAL'],
+      ['builtins', '__import__', 'STACK_GLOBAL'],
       ['builtins', 'getattr', 'STACK_GLOBAL'],
+      ['__builtin__', 'getattr', 'GLOBAL'],
+      ['__builtin__', 'eval', 'GLOBAL'],
       ['subprocess', 'Popen', 'GLOBAL'],
-    ])('%s.%s through %s', (module, name, opcode) => {
-      const state = spy();
+      ['torch._utils', '__proto__', 'GLOBAL'],
+      ['torch._utils', 'constructor', 'GLOBAL'],
+      ['torch._utils', 'hasOwnProperty', 'STACK_GLOBAL'],
+      ['__proto__', '__proto__', 'STACK_GLOBAL'],
+      ['constructor', 'constructor', 'GLOBAL'],
+      ['torch._utils', '_rebuild_tensor_v2.__globals__', 'STACK_GLOBAL'],
+      ['safe', 'f.__call__', 'GLOBAL'],
+      ['safe.f', '__class__', 'STACK_GLOBAL'],
+      ['safe', 'F', 'GLOBAL'],
+    ])('%s %s through %s, at its opcode, and nothing after it runs', (module, name, opcode) => {
+      const globals = new RecordingGlobals();
       const p = new PickleBuilder().proto(opcode === 'GLOBAL' ? 2 : 4).emptyList();
       const at = p.position;
       if (opcode === 'GLOBAL') {
@@ -109,21 +146,29 @@ describe(unpickle, () => {
       if (opcode === 'STACK_GLOBAL') {
         p.raw(0x93);
       }
-      // A call of an allowed global after the refused one: it must never run.
+      // A REDUCE that would call the refused global, then a call of an allowed one: neither may run.
       p.str('echo pwned').tuple1().reduce().append().global('safe', 'f').emptyTuple().reduce().append().stop();
-      const error = failure(p, { globals: state.globals });
+      const error = failure(p, { globals });
       expect(error).toBeInstanceOf(UnsafePickleGlobalError);
       expect(error.message).toBe(
         `${PATH} is refused: its pickle ${ENTRY} refers to the global ${module}.${name} (at byte ${position}), which is not on the allow-list of the restricted unpickler.`,
       );
       expect((error as UnsafePickleGlobalError).global).toBe(`${module}.${name}`);
+      expect((error as UnsafePickleGlobalError).position).toBe(position);
+      expect((error as UnsafePickleGlobalError).entry).toBe(ENTRY);
       expect((error as UnsafePickleGlobalError).path).toBe(PATH);
-      expect(state.calls).toBe(0);
+      // The name was looked up once, as one exact key of the allow-list; nothing was resolved or called.
+      expect(globals.lookups).toEqual([`${module}.${name}`]);
+      expect(globals.calls).toBe(0);
     });
 
-    it('does not treat a prototype property as an allowed global', () => {
-      const error = failure(new PickleBuilder().proto(2).global('constructor', 'constructor').stop());
-      expect(error).toBeInstanceOf(UnsafePickleGlobalError);
+    it('looks up an allowed global without calling it until REDUCE', () => {
+      const globals = new RecordingGlobals();
+      const p = new PickleBuilder().proto(2).emptyList().global('safe', 'f').append().stop();
+      const value = run(p, { globals }) as unknown[];
+      expect(value[0]).toBeInstanceOf(PickleGlobalRef);
+      expect(globals.lookups).toEqual(['safe.f']);
+      expect(globals.calls).toBe(0);
     });
   });
 
@@ -201,6 +246,55 @@ describe(unpickle, () => {
       }
       const error = failure(p.stop(), { maxMarks: 5 });
       expect(error.message).toBe(`${PATH} holds a malformed pickle ${ENTRY}: more than 5 nested marks (at byte 7).`);
+    });
+
+    it('counts a memo index written again once', () => {
+      const p = new PickleBuilder().proto(2).none();
+      for (let i = 0; i < 5; i++) {
+        p.binput(0);
+      }
+      expect(run(p.stop(), { maxMemo: 1 })).toBeNull();
+    });
+
+    it(`caps the memo at PICKLE_MAX_MEMO (${PICKLE_MAX_MEMO}) entries by default`, () => {
+      const pickle = (memoized: number): Uint8Array => {
+        const bytes = new Uint8Array(2 + 1 + memoized + 1);
+        bytes.set([0x80, 2, 0x4e]); // PROTO 2, NONE
+        bytes.fill(0x94, 3, 3 + memoized); // MEMOIZE
+        bytes[bytes.length - 1] = 0x2e; // STOP
+        return bytes;
+      };
+      expect(run(pickle(PICKLE_MAX_MEMO))).toBeNull();
+      const error = failure(pickle(PICKLE_MAX_MEMO + 1));
+      expect(error).toBeInstanceOf(PickleError);
+      expect(error.message).toBe(`${PATH} holds a malformed pickle ${ENTRY}: the memo holds more than ${PICKLE_MAX_MEMO} entries (at byte ${3 + PICKLE_MAX_MEMO}).`);
+    });
+
+    it(`caps the stack at PICKLE_MAX_STACK (${PICKLE_MAX_STACK}) values by default, all marks together`, () => {
+      const pickle = (values: number): Uint8Array => {
+        const bytes = new Uint8Array(2 + 2 + values + 2);
+        bytes.set([0x80, 2, 0x4e, 0x28]); // PROTO 2, NONE (below the mark), MARK
+        bytes.fill(0x4e, 4, 4 + values - 1); // NONE
+        bytes.set([0x6c, 0x2e], 4 + values - 1); // LIST, STOP
+        return bytes.subarray(0, 4 + values + 1);
+      };
+      expect(run(pickle(PICKLE_MAX_STACK))).toHaveLength(PICKLE_MAX_STACK - 1);
+      const error = failure(pickle(PICKLE_MAX_STACK + 1));
+      expect(error.message).toBe(`${PATH} holds a malformed pickle ${ENTRY}: the stack holds more than ${PICKLE_MAX_STACK} values (at byte ${3 + PICKLE_MAX_STACK}).`);
+    });
+
+    it(`caps the nesting of marks at PICKLE_MAX_MARKS (${PICKLE_MAX_MARKS}) by default`, () => {
+      const pickle = (marks: number): Uint8Array => {
+        const bytes = new Uint8Array(2 + 2 * marks + 1);
+        bytes.set([0x80, 2]);
+        bytes.fill(0x28, 2, 2 + marks); // MARK
+        bytes.fill(0x74, 2 + marks, 2 + 2 * marks); // TUPLE
+        bytes[bytes.length - 1] = 0x2e;
+        return bytes;
+      };
+      expect(isPickleTuple(run(pickle(PICKLE_MAX_MARKS)))).toBe(true);
+      const error = failure(pickle(PICKLE_MAX_MARKS + 1));
+      expect(error.message).toBe(`${PATH} holds a malformed pickle ${ENTRY}: more than ${PICKLE_MAX_MARKS} nested marks (at byte ${2 + PICKLE_MAX_MARKS}).`);
     });
 
     it('builds lists nested 300,000 deep without recursion', () => {

@@ -1,12 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 import { buildTar, buildTarGz, buildZip, makeTempDir, sha256Hex, type ArchiveEntry, type TempDir } from '../../../../../test/support/index.js';
 import { AssetUri } from '../AssetUri.js';
 import { StandardDownloadFileSystem, type DownloadFileHandle } from './DownloadFileSystem.js';
 import { AssetDownloadError } from './errors.js';
-import { detectArchiveFormat, extractArchive, safeEntryPath, type ArchiveFormat, type ArchiveLimits } from './extractArchive.js';
+import {
+  MIN_EXTRACTED_BYTES_LIMIT,
+  detectArchiveFormat,
+  extractArchive,
+  safeEntryPath,
+  type ArchiveFormat,
+  type ArchiveLimits,
+} from './extractArchive.js';
 
 const uri = AssetUri.parse('https://example.com/asset.tar');
 
@@ -223,6 +230,41 @@ describe(extractArchive, () => {
 
     // 2 MiB of zeros gzip to a few KiB, but the 1 GiB floor keeps a small archive extractable.
     await expect(result).resolves.toHaveLength(1);
+  });
+
+  it(`holds a small archive to MIN_EXTRACTED_BYTES_LIMIT (${MIN_EXTRACTED_BYTES_LIMIT} bytes): an entry announcing one byte more is refused unread`, async () => {
+    const { destination, result } = await extract('zip', [{ path: 'bomb.bin', body: new Uint8Array(1000), method: 8, declaredSize: MIN_EXTRACTED_BYTES_LIMIT + 1 }]);
+
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AssetDownloadError);
+    expect((error as Error).message).toBe(
+      `Download of https://example.com/asset.tar failed. The archive archive.zip expands to more than ${MIN_EXTRACTED_BYTES_LIMIT} bytes, the extraction limit (a zip bomb?); nothing was extracted.`,
+    );
+    expect(readdirSync(destination)).toEqual([]);
+  });
+
+  it('lets an entry announcing exactly MIN_EXTRACTED_BYTES_LIMIT bytes through the limit (then yauzl finds it short)', async () => {
+    const { archive, result } = await extract('zip', [{ path: 'liar.bin', body: new Uint8Array(1000), method: 8, declaredSize: MIN_EXTRACTED_BYTES_LIMIT }]);
+
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AssetDownloadError);
+    expect((error as Error).message).toBe(
+      `Download of https://example.com/asset.tar failed. ${archive} cannot be extracted (not enough bytes in the stream. expected ${MIN_EXTRACTED_BYTES_LIMIT}. got only 1000).`,
+    );
+  });
+
+  it('holds an archive over 10 MiB to 100 times its size (the default ratio, above the floor)', async () => {
+    const { archive, result } = await extract('zip', [
+      { path: 'bomb.bin', body: new Uint8Array(1000), method: 8, declaredSize: 4_000_000_000 },
+      { path: 'padding.bin', body: new Uint8Array(11 * 1024 * 1024) },
+    ]);
+    const limit = statSync(archive).size * 100;
+    expect(limit).toBeGreaterThan(MIN_EXTRACTED_BYTES_LIMIT);
+
+    const error = await result.catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `Download of https://example.com/asset.tar failed. The archive archive.zip expands to more than ${limit} bytes, the extraction limit (a zip bomb?); nothing was extracted.`,
+    );
   });
 
   it('limits the number of entries', async () => {
