@@ -63,7 +63,7 @@ export function buildZip(entries, { entryCount } = {}) {
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(o.lhMethod ?? method, 8);
+    local.writeUInt16LE((o.lhMethod ?? method) & 0xffff, 8);
     local.writeUInt16LE(0, 10);
     local.writeUInt16LE(0x21, 12); // 1980-01-01
     local.writeUInt32LE(crc >>> 0, 14);
@@ -77,7 +77,7 @@ export function buildZip(entries, { entryCount } = {}) {
     central.writeUInt16LE(0x031e, 4); // made by: Unix, 3.0
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(o.cdMethod ?? method, 10);
+    central.writeUInt16LE((o.cdMethod ?? method) & 0xffff, 10);
     central.writeUInt16LE(0, 12);
     central.writeUInt16LE(0x21, 14);
     central.writeUInt32LE(crc >>> 0, 16);

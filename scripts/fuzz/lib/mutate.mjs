@@ -157,3 +157,8 @@ export function toJsonText(value) {
 export function setOwn(target, key, value) {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+/** `arbitrary` about once in `every` values, `null` otherwise (fc.option's `freq` is the other way round). */
+export function rarely(arbitrary, every) {
+  return fc.oneof({ weight: every - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
+}

@@ -251,6 +251,27 @@ describe(TorchCheckpointReader, () => {
       );
     });
 
+    it('an empty DEFLATE data.pkl: a PickleError, and nothing reads the closed file afterwards (found by npm run fuzz)', async () => {
+      // The inflate stream of the empty entry was opened and never closed; it read the file after
+      // the reader had closed it, and its "file closed" error escaped as an uncaught exception.
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: new Uint8Array(0), method: 8 }]));
+      const escaped: unknown[] = [];
+      const onEscape = (error: unknown): void => {
+        escaped.push(error);
+      };
+      process.on('uncaughtException', onEscape);
+      try {
+        const error = await openError(path);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+
+        expect(error).toBeInstanceOf(PickleError);
+        expect(error.message).toBe(`${path} holds a malformed pickle a/data.pkl: the pickle ends without a STOP opcode (truncated) (at byte 0).`);
+        expect(escaped).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onEscape);
+      }
+    });
+
     it('an unknown compression method', async () => {
       const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: new Uint8Array(8), method: 12 }]));
       expect((await openError(path)).message).toBe(

@@ -42,6 +42,7 @@ export class ZipArchive {
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly reader: HandleReader,
     private readonly zip: yauzl.ZipFile,
     private readonly entries: ReadonlyMap<string, yauzl.Entry>,
   ) {}
@@ -57,9 +58,10 @@ export class ZipArchive {
     const fail = (reason: string, cause?: unknown): never => {
       throw new CheckpointError(path, `${path} is not a valid zip archive: ${reason}`, undefined, cause === undefined ? undefined : { cause });
     };
+    const reader = new HandleReader(handle);
     let zip: yauzl.ZipFile;
     try {
-      zip = await yauzl.fromRandomAccessReaderPromise(new HandleReader(handle), size, {
+      zip = await yauzl.fromRandomAccessReaderPromise(reader, size, {
         lazyEntries: true,
         autoClose: false,
         decodeStrings: true,
@@ -88,7 +90,7 @@ export class ZipArchive {
       }
       fail(describe(error), error);
     }
-    return new ZipArchive(path, handle, zip, entries);
+    return new ZipArchive(path, handle, reader, zip, entries);
   }
 
   /** Every entry name, in central-directory order. */
@@ -155,13 +157,21 @@ export class ZipArchive {
       );
     }
     const source = await this.source(name, context);
-    const bytes = new Uint8Array(source.byteLength);
-    await source.read(bytes, 0);
-    return bytes;
+    try {
+      const bytes = new Uint8Array(source.byteLength);
+      await source.read(bytes, 0);
+      return bytes;
+    } finally {
+      source.close?.();
+    }
   }
 
-  /** Releases yauzl's hold on the file; the caller closes the handle. */
+  /**
+   * Releases yauzl's hold on the file; the caller closes the handle. A stream still open on an
+   * entry reads nothing more (it would read a closed file, and its error would escape).
+   */
   close(): void {
+    this.reader.closed = true;
     this.zip.close();
   }
 
@@ -201,15 +211,22 @@ function describe(error: unknown): string {
  * the file descriptor itself (its own fd reader closes it when its reference count drops to zero).
  */
 class HandleReader extends yauzl.RandomAccessReader {
+  /** Set by {@link ZipArchive.close}, before the caller closes the handle: streams stop reading. */
+  closed = false;
+
   constructor(private readonly handle: FileHandle) {
     super();
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
     const handle = this.handle;
+    const reader = this;
     return Readable.from(
       (async function* () {
         for (let position = start; position < end; ) {
+          if (reader.closed) {
+            return; // Nobody reads this stream any more (found by npm run fuzz: "file closed" escaped).
+          }
           const chunk = Buffer.alloc(Math.min(end - position, 1024 * 1024));
           const got = await readFully(handle, chunk, position);
           if (got === 0) {
@@ -265,6 +282,9 @@ class InflateSource implements ByteSource {
         `A read of ${target.length} bytes at byte ${position} of ${this.context.key} in ${this.context.path} runs past its ${this.byteLength} bytes.`,
         this.context.key,
       );
+    }
+    if (target.length === 0) {
+      return; // No stream to open for nothing (an empty entry).
     }
     if (this.iterator === undefined || position < this.position) {
       await this.restart();
