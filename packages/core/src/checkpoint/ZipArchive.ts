@@ -207,10 +207,22 @@ function describe(error: unknown): string {
 }
 
 /**
+ * The block {@link HandleReader} reads ahead for yauzl's small reads (64 KiB): yauzl reads each
+ * central-directory entry with two reads (its 46 fixed bytes, then its name and extra fields) and
+ * each local header with one, so an archive of 1,140 storages (a Llama 3.1 405B shard) took about
+ * 2,300 reads to open; with the block, about 4.
+ */
+const READ_AHEAD_BYTES = 64 * 1024;
+
+/**
  * yauzl's random-access reader over a `FileHandle` this module owns, so that yauzl never closes
  * the file descriptor itself (its own fd reader closes it when its reference count drops to zero).
+ * Reads of at most {@link READ_AHEAD_BYTES} are served from the last block read.
  */
 class HandleReader extends yauzl.RandomAccessReader {
+  /** The last block read: its position in the file, its bytes (fewer at the end of the file). */
+  private block: { readonly start: number; readonly bytes: Buffer } | undefined;
+
   /** Set by {@link ZipArchive.close}, before the caller closes the handle: streams stop reading. */
   closed = false;
 
@@ -243,10 +255,29 @@ class HandleReader extends yauzl.RandomAccessReader {
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
     // yauzl's own readers call back with `(error, bytesRead)` and check the count itself.
     const done = callback as (err: Error | null, bytesRead?: number) => void;
-    readFully(this.handle, buffer.subarray(offset, offset + length), position).then(
+    this.readAhead(buffer.subarray(offset, offset + length), position).then(
       (got) => done(null, got),
       (error: unknown) => done(error as Error),
     );
+  }
+
+  private async readAhead(target: Buffer, position: number): Promise<number> {
+    if (target.length > READ_AHEAD_BYTES) {
+      return readFully(this.handle, target, position);
+    }
+    let block = this.block;
+    const inside = (b: { start: number; bytes: Buffer }): boolean =>
+      position >= b.start && (position + target.length <= b.start + b.bytes.length || b.bytes.length < READ_AHEAD_BYTES);
+    if (block === undefined || !inside(block)) {
+      const bytes = Buffer.alloc(READ_AHEAD_BYTES);
+      const got = await readFully(this.handle, bytes, position);
+      block = { start: position, bytes: bytes.subarray(0, got) };
+      this.block = block;
+    }
+    const from = position - block.start;
+    const n = Math.max(0, Math.min(target.length, block.bytes.length - from));
+    block.bytes.copy(target, 0, from, from + n);
+    return n;
   }
 
   override close(callback: (err: Error | null) => void): void {
