@@ -17,6 +17,15 @@ export const FIXTURES = join(ROOT, 'test', 'fixtures');
 /** The largest dim a seed keeps: 3 makes a matrix 9 elements, and still not square-symmetric. */
 export const MINI_DIM = 3;
 
+/**
+ * Whether a seed keeps the tensor `key`: those of the first layer and those outside the layers
+ * (embeddings, final norm, output). The other layers repeat the first one's names and shapes, and
+ * every tensor costs reads (and for zip archives, central-directory entries) on every input.
+ */
+export function keepTensor(key) {
+  return !/(^|\.)layers\.[1-9]\d*\./.test(key);
+}
+
 function shrink(shape) {
   return shape.map((d) => Math.min(d, MINI_DIM));
 }
@@ -36,7 +45,7 @@ export async function miniSafetensors(path) {
     const header = {};
     const parts = [];
     let offset = 0;
-    for (const key of reader.keys()) {
+    for (const key of reader.keys().filter(keepTensor)) {
       const info = reader.info(key);
       const shape = shrink(info.shape);
       const bytes = numelOf(shape) * STORAGE_DTYPE_BYTES[info.dtype];
@@ -103,7 +112,8 @@ export async function safetensorsSeeds() {
 /** The sharded fixture shrunk: two shards and its index. */
 export async function indexSeed() {
   const dir = join(FIXTURES, 'llama3_bf16_sharded');
-  const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
+  const full = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
+  const index = { ...full, weight_map: Object.fromEntries(Object.entries(full.weight_map).filter(([key]) => keepTensor(key))) };
   const shards = {};
   let total = 0;
   for (const name of [...new Set(Object.values(index.weight_map))].sort()) {
@@ -144,7 +154,7 @@ export async function miniTorch(path, { deflate = false } = {}) {
     const prefix = reader.tensor(reader.keys()[0]).storage.entry.split('/')[0];
     const tensors = [];
     const entries = [];
-    for (const [i, key] of reader.keys().entries()) {
+    for (const [i, key] of reader.keys().filter(keepTensor).entries()) {
       const info = reader.info(key);
       const shape = shrink(info.shape);
       const numel = numelOf(shape);

@@ -18,6 +18,17 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
+const crcs = new WeakMap();
+
+function crc32Cached(bytes) {
+  let crc = crcs.get(bytes);
+  if (crc === undefined) {
+    crc = crc32(bytes);
+    crcs.set(bytes, crc);
+  }
+  return crc;
+}
+
 export function crc32(bytes) {
   let crc = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) {
@@ -42,6 +53,18 @@ export function buildSafetensors(header, data, { headerLength, pad = true } = {}
   return Buffer.concat([prefix, json, data]);
 }
 
+/** Deflated bodies by body: most edits leave most entries as they are. */
+const deflated = new WeakMap();
+
+function deflate(body) {
+  let out = deflated.get(body);
+  if (out === undefined) {
+    out = deflateRawSync(body);
+    deflated.set(body, out);
+  }
+  return out;
+}
+
 /**
  * A zip archive of `entries` ({name, body, method?, overrides?}): method 0 stores, 8 deflates,
  * anything else stores the body under that method number. `overrides` forges the fields of the
@@ -55,10 +78,10 @@ export function buildZip(entries, { entryCount } = {}) {
   for (const entry of entries) {
     const o = entry.overrides ?? {};
     const name = Buffer.from(entry.name, 'utf8');
-    const body = Buffer.from(entry.body);
+    const body = entry.body;
     const method = entry.method ?? 0;
-    const stored = method === 8 ? deflateRawSync(body) : body;
-    const crc = o.crc ?? crc32(body);
+    const stored = method === 8 ? deflate(body) : Buffer.from(body);
+    const crc = o.crc ?? crc32Cached(body);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
