@@ -131,12 +131,18 @@ export const INTERESTING_JSON_NUMBERS = [
   Number.MAX_VALUE, 100_000_000, 128_000, 128_256,
 ];
 
-/** A JSON value from the interesting ones, or any JSON value (small). */
-export const interestingJsonArb = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...INTERESTING_JSON_NUMBERS) },
-  { weight: 1, arbitrary: fc.constantFrom(null, true, false, '', '0', '1', '-1', 'NaN', '__proto__', 'constructor', [], {}, [0], [1, 2], [-1]) },
-  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-);
+/**
+ * A JSON value from the interesting ones, or any JSON value (small). Each value is a fresh copy:
+ * targets put values into the structures they edit, and a shared constant (`{}`) edited by one
+ * input would leak into the next.
+ */
+export const interestingJsonArb = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...INTERESTING_JSON_NUMBERS) },
+    { weight: 1, arbitrary: fc.constantFrom(null, true, false, '', '0', '1', '-1', 'NaN', '__proto__', 'constructor', [], {}, [0], [1, 2], [-1]) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  )
+  .map((value) => structuredClone(value));
 
 /**
  * JSON text for `value`, where the special numbers a file can hold but `JSON.stringify` cannot

@@ -12,21 +12,24 @@ const DTYPES = Object.keys(DTYPE_BYTES);
 
 const OFFSET_FORMS = ['swap', 'shift', 'overlap-prev', 'gap', 'copy-next', 'huge', 'negative', 'float', 'string', 'single', 'triple', 'null', 'end-of-data'];
 
-export const headerEditArb = fc.oneof(
-  fc.record({ k: fc.constant('offsets'), t: fc.nat(), form: fc.constantFrom(...OFFSET_FORMS), n: fc.integer({ min: 1, max: 16 }) }),
-  fc.record({ k: fc.constant('dim'), t: fc.nat(), d: fc.nat(3), value: fc.oneof(fc.constantFrom(...INTERESTING_INTEGERS, 0.5, '2', null), fc.nat(5)) }),
-  fc.record({ k: fc.constant('shape'), t: fc.nat(), value: fc.oneof(interestingJsonArb, fc.constantFrom([2 ** 26, 2 ** 26, 2 ** 26], [2 ** 53, 0], [0, 2 ** 53, 2 ** 53], [], [1, 1, 1, 1, 1, 1, 1, 1])) }),
-  fc.record({ k: fc.constant('dtype'), t: fc.nat(), value: fc.constantFrom(...DTYPES, 'F8_E4M3', 'f32', '', 'I4', '__proto__', 'constructor', 'hasOwnProperty', null, 3) }),
-  fc.record({ k: fc.constant('resize'), t: fc.nat(), dtype: fc.constantFrom(...DTYPES) }),
-  fc.record({ k: fc.constant('delete'), t: fc.nat() }),
-  fc.record({ k: fc.constant('duplicate'), t: fc.nat() }),
-  fc.record({ k: fc.constant('rename'), t: fc.nat(), to: fc.constantFrom('__metadata__', '__proto__', '', 'x'.repeat(300), '\u0000', 'é', 'constructor', 'model.norm.weight') }),
-  fc.record({ k: fc.constant('entry'), t: fc.nat(), value: interestingJsonArb }),
-  fc.record({ k: fc.constant('field'), t: fc.nat(), field: fc.constantFrom('dtype', 'shape', 'data_offsets', 'extra', '__proto__'), value: interestingJsonArb }),
-  fc.record({ k: fc.constant('metadata'), value: fc.oneof(interestingJsonArb, fc.constantFrom({ format: 1 }, { a: { b: 1 } }, JSON.parse('{"__proto__": "x"}'), { format: 'pt', total_size: '9' })) }),
-  fc.record({ k: fc.constant('root'), value: interestingJsonArb }),
-  fc.record({ k: fc.constant('reverse') }),
-);
+export const headerEditArb = fc
+  .oneof(
+    fc.record({ k: fc.constant('offsets'), t: fc.nat(), form: fc.constantFrom(...OFFSET_FORMS), n: fc.integer({ min: 1, max: 16 }) }),
+    fc.record({ k: fc.constant('dim'), t: fc.nat(), d: fc.nat(3), value: fc.oneof(fc.constantFrom(...INTERESTING_INTEGERS, 0.5, '2', null), fc.nat(5)) }),
+    fc.record({ k: fc.constant('shape'), t: fc.nat(), value: fc.oneof(interestingJsonArb, fc.constantFrom([2 ** 26, 2 ** 26, 2 ** 26], [2 ** 53, 0], [0, 2 ** 53, 2 ** 53], [], [1, 1, 1, 1, 1, 1, 1, 1])) }),
+    fc.record({ k: fc.constant('dtype'), t: fc.nat(), value: fc.constantFrom(...DTYPES, 'F8_E4M3', 'f32', '', 'I4', '__proto__', 'constructor', 'hasOwnProperty', null, 3) }),
+    fc.record({ k: fc.constant('resize'), t: fc.nat(), dtype: fc.constantFrom(...DTYPES) }),
+    fc.record({ k: fc.constant('delete'), t: fc.nat() }),
+    fc.record({ k: fc.constant('duplicate'), t: fc.nat() }),
+    fc.record({ k: fc.constant('rename'), t: fc.nat(), to: fc.constantFrom('__metadata__', '__proto__', '', 'x'.repeat(300), '\u0000', 'é', 'constructor', 'model.norm.weight') }),
+    fc.record({ k: fc.constant('entry'), t: fc.nat(), value: interestingJsonArb }),
+    fc.record({ k: fc.constant('field'), t: fc.nat(), field: fc.constantFrom('dtype', 'shape', 'data_offsets', 'extra', '__proto__'), value: interestingJsonArb }),
+    fc.record({ k: fc.constant('metadata'), value: fc.oneof(interestingJsonArb, fc.constantFrom({ format: 1 }, { a: { b: 1 } }, JSON.parse('{"__proto__": "x"}'), { format: 'pt', total_size: '9' })) }),
+    fc.record({ k: fc.constant('root'), value: interestingJsonArb }),
+    fc.record({ k: fc.constant('reverse') }),
+  )
+  // Fresh values: edits put them into the header, which later edits change.
+  .map((edit) => structuredClone(edit));
 
 export const headerLengthArb = fc.oneof(
   fc.record({ k: fc.constant('delta'), d: fc.integer({ min: -16, max: 16 }) }),

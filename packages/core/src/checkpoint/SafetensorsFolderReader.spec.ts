@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { fixturePath, makeTempDir, type TempDir } from '../../../../test/support/index.js';
 import { CheckpointError } from './errors.js';
-import { SafetensorsFolderReader } from './SafetensorsFolderReader.js';
+import { SAFETENSORS_MAX_INDEX_BYTES, SafetensorsFolderReader } from './SafetensorsFolderReader.js';
 import { SafetensorsReader } from './safetensors.js';
 import { writeSafetensors } from './writeSafetensors.js';
 
@@ -101,6 +101,14 @@ describe(SafetensorsFolderReader, () => {
     dir.write(`ckpt/${INDEX}`, typeof index === 'string' ? index : JSON.stringify(index));
     const error = await openError(folder);
     expect(error.message.startsWith(`${join(folder, INDEX)} is not a valid safetensors index: ${reason}`)).toBe(true);
+  });
+
+  it('refuses an index larger than SAFETENSORS_MAX_INDEX_BYTES (100 MB) before reading it', async () => {
+    const folder = dir.mkdir('ckpt');
+    const index = dir.write(`ckpt/${INDEX}`, '');
+    truncateSync(index, SAFETENSORS_MAX_INDEX_BYTES + 1); // Sparse: nothing is written.
+    const error = await openError(folder);
+    expect(error.message).toBe(`${index} is not a valid safetensors index: the file has 100000001 bytes, more than the limit of 100000000.`);
   });
 
   describe('without an index', () => {

@@ -12,7 +12,8 @@ import {
   type TempDir,
 } from '../../../../test/support/index.js';
 import { CheckpointError, CheckpointNotFoundError, PickleError, UnsafePickleGlobalError } from './errors.js';
-import { TorchCheckpointReader } from './TorchCheckpointReader.js';
+import { TORCH_MAX_PICKLE_BYTES, TorchCheckpointReader } from './TorchCheckpointReader.js';
+import { ZIP_MAX_ENTRIES } from './ZipArchive.js';
 
 const SYNTHETIC = join(FIXTURES_DIR, 'torch_synthetic');
 
@@ -238,6 +239,44 @@ describe(TorchCheckpointReader, () => {
       expect((await openError(path)).message).toBe(
         `The entry archive/data.pkl of ${path} declares 50000000 bytes from 2 compressed bytes, more than DEFLATE can produce.`,
       );
+    });
+
+    it('a STORED entry that declares more bytes than it holds (a zip bomb without compression)', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: pickle, declaredSize: 1_000_000_000 }]));
+      expect((await openError(path)).message).toBe(
+        `${path} is not a valid zip archive: compressed/uncompressed size mismatch for stored file: 4 != 1000000000.`,
+      );
+    });
+
+    it('an archive that declares more than ZIP_MAX_ENTRIES entries, refused before they are read', async () => {
+      // A zip64 end-of-central-directory record (APPNOTE 4.3.14) that declares 1,000,001 entries.
+      const zip64 = Buffer.alloc(56);
+      zip64.writeUInt32LE(0x06064b50, 0);
+      zip64.writeBigUInt64LE(44n, 4);
+      zip64.writeUInt16LE(45, 12);
+      zip64.writeUInt16LE(45, 14);
+      zip64.writeBigUInt64LE(BigInt(ZIP_MAX_ENTRIES + 1), 24);
+      zip64.writeBigUInt64LE(BigInt(ZIP_MAX_ENTRIES + 1), 32);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(0x07064b50, 0);
+      locator.writeUInt32LE(1, 16);
+      const end = Buffer.alloc(22);
+      end.writeUInt32LE(0x06054b50, 0);
+      end.writeUInt16LE(0xffff, 8);
+      end.writeUInt16LE(0xffff, 10);
+      end.writeUInt32LE(0xffffffff, 12);
+      end.writeUInt32LE(0xffffffff, 16);
+      const path = dir.write('x.pt', Buffer.concat([zip64, locator, end]));
+      expect((await openError(path)).message).toBe(`${path} is not a valid zip archive: it declares 1000001 entries, more than the limit of 1000000.`);
+    });
+
+    it('a data.pkl larger than maxPickleBytes (default TORCH_MAX_PICKLE_BYTES, 256 MiB), refused before it is read', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: pickle }]));
+      const error = await TorchCheckpointReader.open(path, { maxPickleBytes: 3 }).catch((e: unknown) => e as Error);
+      expect(error.message).toBe(`The entry archive/data.pkl of ${path} has 4 bytes, more than the limit of 3.`);
+      expect(TORCH_MAX_PICKLE_BYTES).toBe(256 * 1024 * 1024);
     });
 
     it('a DEFLATE entry that inflates to more than it declares', async () => {
