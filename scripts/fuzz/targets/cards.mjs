@@ -62,7 +62,19 @@ const treeArb = fc.letrec((tie) => ({
     items: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...CONFIG_KEYS, ...CARD_KEYS), fc.constantFrom('<<', '? [a]', '"q"', '1', 'null', '')), tie('node')), { maxLength: 3 }),
   }),
   seq: fc.record({ t: fc.constant('seq'), flow: fc.boolean(), items: fc.array(tie('node'), { maxLength: 3 }) }),
-  anchored: fc.record({ t: fc.constant('anchored'), anchor: fc.constantFrom('a', 'b', 'c'), node: tie('node') }),
+  anchored: fc.oneof(
+    fc.record({ t: fc.constant('anchored'), anchor: fc.constantFrom('a', 'b', 'c'), node: tie('node') }),
+    // A collection that holds an alias of itself (a recursive alias) or of a sibling.
+    fc
+      .record({ anchor: fc.constantFrom('a', 'b'), alias: fc.constantFrom('a', 'b'), key: fc.constantFrom(...CONFIG_KEYS), seq: fc.boolean() })
+      .map(({ anchor, alias, key, seq }) => ({
+        t: 'anchored',
+        anchor,
+        node: seq
+          ? { t: 'seq', flow: true, items: [{ t: 'scalar', text: `*${alias}` }] }
+          : { t: 'map', flow: true, items: [[key, { t: 'scalar', text: `*${alias}` }]] },
+      })),
+  ),
 })).node;
 
 function renderFlow(node) {
