@@ -1,75 +1,102 @@
-// The families' config converters: Hugging Face `config.json` (llama, qwen2/qwen3, mistral) and
-// Meta `params.json` (llama, mistral) to the family config, then what a load does next with it:
-// the decoder config, the schema check and the tensor-parallel split. The fixtures' configs are
-// edited key by key with hostile values, byte-mutated as JSON text, and generated from scratch.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
+// Target `config`: every family's `config.json` (Hugging Face) and `params.json` (Meta) converter,
+// as the model loader calls it (GlobalModelLoader.describePath: the file parsed as JSON, refused
+// unless an object, then `fromConfigJson` / `fromParamsJson`), then the family's schema check that
+// loadCustomModel applies (checkConfig). Inputs: the fixture configs with fields replaced by
+// interesting JSON values or removed, generated objects over the known field names, and the
+// fixture files mutated byte-wise (text that may no longer parse).
 import fc from 'fast-check';
-import { checkConfig } from '@fs2/core';
-import { LlamaConfigSchema, llamaDecoderConfig, llamaHuggingFaceInterop, llamaMetaInterop, llamaSharder } from '@fs2/llama';
-import { MistralConfigSchema, mistralDecoderConfig, mistralHuggingFaceInterop, mistralMetaInterop, mistralSharder } from '@fs2/mistral';
-import { QwenConfigSchema, qwenDecoderConfig, qwenHuggingFaceInterop, qwenSharder } from '@fs2/qwen';
+import { CheckpointError, checkConfig } from '@fs2/core';
+import { LlamaConfigSchema, llamaHuggingFaceInterop, llamaMetaInterop } from '@fs2/llama';
+import { MistralConfigSchema, mistralHuggingFaceInterop, mistralMetaInterop } from '@fs2/mistral';
+import { QwenConfigSchema, qwenHuggingFaceInterop } from '@fs2/qwen';
 
-import { hostileJsonValue, mutatedBytes } from '../mutate.mjs';
+import { configSeeds } from '../lib/corpus.mjs';
+import { byteOpsArb, applyByteOps, interestingJsonArb, setOwn, toJsonText } from '../lib/mutate.mjs';
 
-const FAMILIES = [
-  { name: 'llama', read: (j, p) => llamaHuggingFaceInterop.fromConfigJson(j, p), decoder: llamaDecoderConfig, schema: LlamaConfigSchema, sharder: llamaSharder },
-  { name: 'llama meta', read: (j, p, v) => llamaMetaInterop.fromParamsJson(j, p, v), decoder: llamaDecoderConfig, schema: LlamaConfigSchema, sharder: llamaSharder },
-  { name: 'qwen', read: (j, p) => qwenHuggingFaceInterop.fromConfigJson(j, p), decoder: qwenDecoderConfig, schema: QwenConfigSchema, sharder: qwenSharder },
-  { name: 'mistral', read: (j, p) => mistralHuggingFaceInterop.fromConfigJson(j, p), decoder: mistralDecoderConfig, schema: MistralConfigSchema, sharder: mistralSharder },
-  { name: 'mistral meta', read: (j, p, v) => mistralMetaInterop.fromParamsJson(j, p, v), decoder: mistralDecoderConfig, schema: MistralConfigSchema, sharder: mistralSharder },
+const PATH = '/fuzz/config.json';
+
+const CONVERTERS = [
+  { name: 'llama hf', kind: 'hf', schema: LlamaConfigSchema, convert: (json) => llamaHuggingFaceInterop.fromConfigJson(json, PATH) },
+  { name: 'qwen hf', kind: 'hf', schema: QwenConfigSchema, convert: (json) => qwenHuggingFaceInterop.fromConfigJson(json, PATH) },
+  { name: 'mistral hf', kind: 'hf', schema: MistralConfigSchema, convert: (json) => mistralHuggingFaceInterop.fromConfigJson(json, PATH) },
+  { name: 'llama meta', kind: 'meta', schema: LlamaConfigSchema, convert: (json, vocab) => llamaMetaInterop.fromParamsJson(json, PATH, vocab) },
+  { name: 'mistral meta', kind: 'meta', schema: MistralConfigSchema, convert: (json, vocab) => mistralMetaInterop.fromParamsJson(json, PATH, vocab) },
 ];
 
-const FIXTURES = ['llama3/config.json', 'llama3_meta/params.json', 'qwen2/config.json', 'qwen3/config.json', 'mistral/config.json', 'llama3_bf16_sharded/config.json'];
+/** The fields the converters read, and a few they do not. */
+const HF_FIELDS = [
+  'model_type', 'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim',
+  'intermediate_size', 'rms_norm_eps', 'rope_theta', 'rope_scaling', 'tie_word_embeddings', 'max_position_embeddings',
+  'sliding_window', 'use_sliding_window', 'attention_bias', 'mlp_bias', 'bos_token_id', 'eos_token_id', 'pad_token_id',
+  'torch_dtype', 'architectures', '__proto__', 'constructor', 'toString',
+];
+const META_FIELDS = [
+  'dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'multiple_of', 'ffn_dim_multiplier', 'norm_eps', 'rope_theta',
+  'use_scaled_rope', 'rope_scaling', 'max_seq_len', 'head_dim', 'hidden_dim', 'sliding_window', '__proto__',
+];
+const ROPE_FIELDS = ['rope_type', 'type', 'factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'];
 
-export async function setup({ root }) {
-  const texts = FIXTURES.map((f) => readFileSync(join(root, 'test', 'fixtures', f)));
-  const objects = texts.map((t) => JSON.parse(t.toString('utf8')));
-  const keys = [...new Set(objects.flatMap((o) => Object.keys(o)).concat('rope_scaling.factor', 'rope_scaling.rope_type', 'rope_scaling.type', 'sliding_window', 'head_dim', '__proto__', 'layer_types'))];
-  const edited = fc
-    .record({
-      file: fc.nat({ max: objects.length - 1 }),
-      edits: fc.array(fc.record({ key: fc.constantFrom(...keys), value: hostileJsonValue, remove: fc.boolean() }), { minLength: 1, maxLength: 4 }),
-    })
-    .map(({ file, edits }) => {
-      const json = structuredClone(objects[file]);
-      for (const { key, value, remove } of edits) {
-        const [head, tail] = key.split('.');
-        const holder = tail === undefined ? json : (json[head] = typeof json[head] === 'object' && json[head] !== null ? json[head] : {});
-        const name = tail ?? head;
-        if (remove) delete holder[name];
-        else Object.defineProperty(holder, name, { value, enumerable: true, writable: true, configurable: true });
-      }
-      return json;
+const valueArb = fc.oneof(
+  { weight: 6, arbitrary: interestingJsonArb },
+  { weight: 1, arbitrary: fc.constantFrom('llama', 'qwen2', 'qwen3', 'mistral', 'llama3', 'linear', 'default', 'yarn', 'float32') },
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(fc.constantFrom(...ROPE_FIELDS), fc.oneof(interestingJsonArb, fc.constantFrom('llama3', 'linear', 'default', 'yarn')), { maxKeys: 6 }),
+  },
+);
+
+const editArb = fc.record({ field: fc.oneof(fc.constantFrom(...HF_FIELDS, ...META_FIELDS), fc.string({ maxLength: 6 })), value: fc.option(valueArb, { freq: 6 }) });
+
+export default {
+  async setup() {
+    const seeds = await configSeeds();
+    const texts = seeds.map((s) => Buffer.from(s.text));
+    const arbitrary = fc.record({
+      converter: fc.nat(CONVERTERS.length - 1),
+      vocab: fc.option(fc.constantFrom(1, 2, 512, 128_256, 0, -1, 2 ** 53), { freq: 2 }),
+      input: fc.oneof(
+        { weight: 3, arbitrary: fc.record({ seed: fc.nat(seeds.length - 1), edits: fc.array(editArb, { minLength: 1, maxLength: 6 }) }) },
+        { weight: 1, arbitrary: fc.record({ generated: fc.array(editArb, { maxLength: 20 }) }) },
+        { weight: 2, arbitrary: fc.record({ seed: fc.nat(seeds.length - 1), ops: byteOpsArb }) },
+      ),
     });
-  const mutatedText = mutatedBytes(texts).map((bytes) => {
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return {};
-    }
-  });
-  const arbitrary = fc.record({
-    family: fc.nat({ max: FAMILIES.length - 1 }),
-    json: fc.oneof({ weight: 4, arbitrary: edited }, { weight: 2, arbitrary: mutatedText }, { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...keys), hostileJsonValue) }),
-    // The loader passes the embedding's rows (a positive count) or nothing.
-    vocab: fc.constantFrom(undefined, 1, 512, 2 ** 31),
-    tp: fc.constantFrom(1, 2, 3, 8),
-  });
-  return {
-    arbitrary,
-    async run({ family: index, json, vocab, tp }) {
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
-      const family = FAMILIES[index];
-      const config = family.read(json, `/fuzz/${family.name.endsWith('meta') ? 'params' : 'config'}.json`, vocab);
-      const problems = checkConfig(config, family.schema);
-      if (problems.length > 0) {
-        throw new Error(`the ${family.name} converter returned a config its schema refuses: ${JSON.stringify(problems.slice(0, 3))}`);
+
+    /** The file's text for an input. */
+    const textOf = ({ input }) => {
+      if (input.ops !== undefined) {
+        return applyByteOps(texts[input.seed], input.ops).toString('utf8');
       }
-      family.decoder(config);
-      family.sharder(config, tp);
-    },
-    show: (input) => JSON.stringify(input),
-  };
-}
+      const json = input.generated !== undefined ? {} : structuredClone(seeds[input.seed].json);
+      for (const { field, value } of input.edits ?? input.generated) {
+        if (value === null) {
+          delete json[field];
+        } else {
+          setOwn(json, field, value);
+        }
+      }
+      return toJsonText(json);
+    };
+
+    return {
+      arbitrary,
+      run(input) {
+        const converter = CONVERTERS[input.converter];
+        const text = textOf(input);
+        // As GlobalModelLoader's readJsonObject: not JSON, or not an object, is a CheckpointError.
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          throw new CheckpointError(PATH, `${PATH} is not valid JSON: ${error.message}`, undefined, { cause: error });
+        }
+        if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+          throw new CheckpointError(PATH, `${PATH} is expected to hold a JSON object.`);
+        }
+        const config = converter.convert(json, input.vocab ?? undefined);
+        const problems = checkConfig(config, converter.schema);
+        return problems.length === 0 ? 'ok' : 'ok:schema-refused';
+      },
+      materialize: (input) => ({ [`${CONVERTERS[input.converter].name.replace(' ', '-')}.json`]: Buffer.from(textOf(input)) }),
+    };
+  },
+};

@@ -1,63 +1,124 @@
-// The sharded safetensors index reader (SafetensorsFolderReader over
-// model.safetensors.index.json): a folder of two shards whose index is byte-mutated or edited
-// (shards that do not exist, names with paths, keys a shard lacks, wrong types), then every
-// tensor read.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Target `index`: SafetensorsFolderReader on a folder holding the sharded fixture shrunk (two
+// shards) and its model.safetensors.index.json, the index edited structurally (shards renamed,
+// missing, outside the folder, keys moved to a shard that lacks them, a weight_map or metadata of
+// another type) or byte-mutated, sometimes with a shard mutated too, or without the index (the
+// folder is globbed). After a successful open, every tensor is read whole, by rows and as a slice.
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import fc from 'fast-check';
 import { SafetensorsFolderReader } from '@fs2/core';
 
-import { buildSafetensors, layoutSafetensors } from '../formats.mjs';
-import { hostileJsonValue, mutatedBytes } from '../mutate.mjs';
-import { readEverything } from './checkpointReads.mjs';
+import { indexSeed } from '../lib/corpus.mjs';
+import { applyByteOps, byteOpsArb, interestingJsonArb, rarely, setOwn, toJsonText } from '../lib/mutate.mjs';
+import { readEveryTensor } from '../lib/readAll.mjs';
 
-const SHARDS = {
-  'model-00001-of-00002.safetensors': [
-    { name: 'model.embed_tokens.weight', dtype: 'F32', shape: [4, 2] },
-    { name: 'model.norm.weight', dtype: 'BF16', shape: [2] },
-  ],
-  'model-00002-of-00002.safetensors': [{ name: 'lm_head.weight', dtype: 'F16', shape: [4, 2] }],
-};
+const INDEX = 'model.safetensors.index.json';
+const NAMES = ['../model-00001-of-00002.safetensors', '/etc/passwd', '', '.', '..', INDEX, 'missing.safetensors', 'a/b.safetensors', 'model-00001-of-00002.safetensors\u0000'];
 
-const SHARD_NAMES = fc.constantFrom(
-  'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'missing.safetensors', '../model-00001-of-00002.safetensors',
-  '/etc/passwd', '.', '..', '', 'sub/x.safetensors', 'model.safetensors.index.json', 'a\u0000b',
+const indexEditArb = fc.oneof(
+  fc.record({ k: fc.constant('shard'), t: fc.nat(), to: fc.oneof(fc.constantFrom(...NAMES), fc.nat(1)) }),
+  fc.record({ k: fc.constant('delete'), t: fc.nat() }),
+  fc.record({ k: fc.constant('add'), key: fc.constantFrom('extra.weight', '__proto__', 'constructor', 'model.norm.weight', ''), to: fc.nat(1) }),
+  fc.record({ k: fc.constant('value'), t: fc.nat(), value: interestingJsonArb }),
+  fc.record({ k: fc.constant('weight_map'), value: interestingJsonArb }),
+  fc.record({ k: fc.constant('metadata'), value: interestingJsonArb }),
+  fc.record({ k: fc.constant('root'), value: interestingJsonArb }),
 );
-const KEYS = fc.constantFrom('model.embed_tokens.weight', 'model.norm.weight', 'lm_head.weight', 'not.there', '__proto__', '', 'constructor');
 
-export async function setup({ tmp }) {
-  const dir = join(tmp, 'index');
-  mkdirSync(dir, { recursive: true });
-  const weightMap = {};
-  for (const [file, tensors] of Object.entries(SHARDS)) {
-    const { header, data } = layoutSafetensors(tensors);
-    writeFileSync(join(dir, file), buildSafetensors(header, data));
-    for (const { name } of tensors) weightMap[name] = file;
-  }
-  const valid = { metadata: { total_size: 48 }, weight_map: weightMap };
-  const corpus = [Buffer.from(JSON.stringify(valid, null, 2)), Buffer.from(JSON.stringify(valid))];
-  const structured = fc
-    .record({
-      edits: fc.array(fc.record({ key: KEYS, shard: fc.oneof(SHARD_NAMES, hostileJsonValue), remove: fc.boolean() }), { maxLength: 4 }),
-      top: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostileJsonValue }),
-      metadata: fc.oneof({ weight: 3, arbitrary: fc.constant(valid.metadata) }, { weight: 1, arbitrary: hostileJsonValue }),
-    })
-    .map(({ edits, top, metadata }) => {
-      const map = { ...weightMap };
-      for (const { key, shard, remove } of edits) {
-        if (remove) delete map[key];
-        else Object.defineProperty(map, key, { value: shard, enumerable: true, writable: true, configurable: true });
+export default {
+  async setup({ tmp }) {
+    const seed = await indexSeed();
+    const shardNames = Object.keys(seed.shards);
+    const indexText = Buffer.from(JSON.stringify(seed.index, null, 2));
+    // Files are rewritten only when they change: most inputs change the index alone.
+    const written = new Map();
+    const write = (name, bytes) => {
+      if (written.get(name)?.equals(bytes) !== true) {
+        writeFileSync(join(tmp, name), bytes);
+        written.set(name, bytes);
       }
-      return Buffer.from(JSON.stringify(top !== undefined ? { weight_map: top } : { metadata, weight_map: map }));
-    });
-  const indexPath = join(dir, 'model.safetensors.index.json');
-  return {
-    arbitrary: fc.oneof(mutatedBytes(corpus), structured),
-    async run(bytes) {
-      writeFileSync(indexPath, bytes);
-      await readEverything(await SafetensorsFolderReader.open(dir));
-    },
-    show: (bytes) => bytes.toString('utf8'),
-  };
-}
+    };
+
+    const indexOf = (input) => {
+      if (input.ops !== undefined) {
+        return applyByteOps(indexText, input.ops);
+      }
+      let index = structuredClone(seed.index);
+      for (const edit of input.edits) {
+        const map = index?.weight_map;
+        const keys = typeof map === 'object' && map !== null ? Object.keys(map) : [];
+        const key = keys.length === 0 ? undefined : keys[(edit.t ?? 0) % keys.length];
+        switch (edit.k) {
+          case 'shard':
+            if (key !== undefined) {
+              map[key] = typeof edit.to === 'number' ? shardNames[edit.to] : edit.to;
+            }
+            break;
+          case 'delete':
+            if (key !== undefined) {
+              delete map[key];
+            }
+            break;
+          case 'add':
+            if (keys.length > 0) {
+              setOwn(map, edit.key, shardNames[edit.to]);
+            }
+            break;
+          case 'value':
+            if (key !== undefined) {
+              map[key] = edit.value;
+            }
+            break;
+          case 'weight_map':
+          case 'metadata':
+            if (typeof index === 'object' && index !== null) {
+              setOwn(index, edit.k, edit.value);
+            }
+            break;
+          case 'root':
+            index = edit.value;
+            break;
+        }
+      }
+      return Buffer.from(toJsonText(index));
+    };
+    const shardsOf = (input) =>
+      shardNames.map((name, i) => [name, input.shard !== null && input.shard.index === i ? applyByteOps(seed.shards[name], input.shard.ops) : seed.shards[name]]);
+
+    return {
+      arbitrary: fc.record({
+        index: fc.oneof(
+          { weight: 3, arbitrary: fc.record({ edits: fc.array(indexEditArb, { minLength: 1, maxLength: 4 }) }) },
+          { weight: 2, arbitrary: fc.record({ ops: byteOpsArb }) },
+          { weight: 1, arbitrary: fc.record({ absent: fc.constant(true) }) },
+        ),
+        shard: rarely(fc.record({ index: fc.nat(shardNames.length - 1), ops: byteOpsArb }), 4),
+      }),
+      async run(input) {
+        for (const [name, bytes] of shardsOf(input)) {
+          write(name, bytes);
+        }
+        if (input.index.absent === true) {
+          if (existsSync(join(tmp, INDEX))) {
+            rmSync(join(tmp, INDEX));
+          }
+          written.delete(INDEX);
+        } else {
+          write(INDEX, indexOf(input.index));
+        }
+        const reader = await SafetensorsFolderReader.open(tmp);
+        try {
+          await readEveryTensor(reader);
+        } finally {
+          await reader.close();
+        }
+        return input.index.absent === true ? 'ok:globbed' : 'ok';
+      },
+      materialize: (input) => ({
+        ...(input.index.absent === true ? {} : { [INDEX]: indexOf(input.index) }),
+        ...Object.fromEntries(shardsOf(input)),
+      }),
+    };
+  },
+};

@@ -5,6 +5,16 @@ import { describe, expect, it } from '@jest/globals';
 import { InvalidArgumentError } from '../errors/Fs2Error.js';
 import { AssetUri, redactError, redactText } from './AssetUri.js';
 
+/** The class name and message of what `f` throws. */
+function messageOf(f: () => unknown): { name: string; message: string } {
+  try {
+    f();
+  } catch (error) {
+    return { name: (error as Error).constructor.name, message: (error as Error).message };
+  }
+  throw new Error('nothing was thrown');
+}
+
 describe(AssetUri, () => {
   describe('.maybeParse', () => {
     it.each([
@@ -38,6 +48,17 @@ describe(AssetUri, () => {
       expect(() => AssetUri.parse(' https://a b:pw@c d@host x/pw@y')).toThrow(' https://a b:***@host x/pw@y is not a valid URI.');
       expect(() => AssetUri.parse('https://tok en@host name')).toThrow('https://***@host name is not a valid URI.');
     });
+
+    it.each([
+      ['https://u:p@ss@host:99999/', 'https://u:***@host:99999/'],
+      ['https:/u:pw@host:99999/', 'https:/u:***@host:99999/'],
+      ['https://u:pa#ss@host/', 'https://u:***@host/'],
+      ['file://u:pw@host/x', 'file://u:***@host/x'],
+    ])('hides the whole password of %s, which does not parse (found by npm run fuzz)', (text, shown) => {
+      const error = messageOf(() => AssetUri.parse(text));
+
+      expect(error).toEqual({ name: 'InvalidArgumentError', message: `${shown} is not a valid URI.` });
+    });
   });
 
   describe('.fromPath', () => {
@@ -59,6 +80,13 @@ describe(AssetUri, () => {
       expect(() => AssetUri.parse('hg://org/repo').toPath()).toThrow(
         'hg://org/repo is not a `file:` URI and has no local path.',
       );
+    });
+
+    it.each([
+      ['file://host/x', 'file://host/x does not name a local path: File URL host must be "localhost" or empty on linux.'],
+      ['file:///a%2fb', 'file:///a%2fb does not name a local path: File URL path must not include encoded / characters.'],
+    ])('refuses %s with an InvalidArgumentError, not TypeError (found by npm run fuzz)', (text, message) => {
+      expect(messageOf(() => AssetUri.parse(text).toPath())).toEqual({ name: 'InvalidArgumentError', message });
     });
   });
 
@@ -90,6 +118,27 @@ describe(redactText, () => {
       'GET https://a:***@x.org/1 failed; retry http://***@y.org/2',
     );
   });
+
+  it.each([
+    // The WHATWG parser takes all of these as credentials (found by npm run fuzz, target uri).
+    ['https://u:p@ss@host/x', 'https://u:***@host/x'],
+    ['https:u:pw@host/x', 'https:u:***@host/x'],
+    ['https:///u:pw@host/x', 'https:///u:***@host/x'],
+    ['https:\\\\u:pw@host/x', 'https:\\\\u:***@host/x'],
+    ['s3://tok@en@host/x', 's3://***@host/x'],
+    ['hg:u:pw@org/repo', 'hg:u:***@org/repo'],
+    ['a://:pw@@host/', 'a://:***@host/'],
+    ['https://tok@localhost:80?a@b', 'https://***@b'],
+  ])('hides the password or token of %s', (text, shown) => {
+    expect(redactText(text)).toBe(shown);
+  });
+
+  it.each([['C:\\models\\x@v2'], ['https://registry.example/@scope/pkg'], ['see https://example.com/a for details; write to me@example.com'], ['Error: x@y']])(
+    'leaves %s as it is',
+    (text) => {
+      expect(redactText(text)).toBe(text);
+    },
+  );
 });
 
 describe(redactError, () => {

@@ -51,12 +51,23 @@ export class AssetUri {
     return new AssetUri('file', pathToFileURL(absolute).href);
   }
 
-  /** The local path of a `file:` URI. */
+  /**
+   * The local path of a `file:` URI.
+   *
+   * @throws InvalidArgumentError for another scheme, and for a `file:` URI that names no local
+   *   path (a host other than `localhost`, an encoded `/` in the path: Node's `fileURLToPath`
+   *   refuses them with a TypeError, which escaped before `npm run fuzz` found it).
+   */
   toPath(): string {
     if (this.scheme !== 'file') {
       throw new InvalidArgumentError('uri', `${this.toString()} is not a \`file:\` URI and has no local path.`);
     }
-    return fileURLToPath(this.href);
+    try {
+      return fileURLToPath(this.href);
+    } catch (error) {
+      const reason = (error as Error).message.replace(/\.?$/, '.');
+      throw new InvalidArgumentError('uri', `${this.toString()} does not name a local path: ${reason}`, { cause: error });
+    }
   }
 
   /**
@@ -101,12 +112,28 @@ export function redactUriText(text: string): string {
   return `${scheme}${colon < 0 ? '***' : `${userinfo.slice(0, colon)}:***`}@${redactText(text.slice(whole.length))}`;
 }
 
-/** Replaces the password (or token) part of any `scheme://user:secret@host` in `text` with `***`. */
+/**
+ * `scheme:` and any slashes or backslashes (a one-letter scheme only before `//`, so that `C:\x`
+ * stays a drive), then the user information up to the last `@` before the next slash, backslash
+ * or blank: the WHATWG URL parser takes `https:u:p@host`, `https:/u:p@host` and
+ * `https:\\u:p@host` as credentials too, and a password with an unencoded `@` (`u:p@ss@host`)
+ * ends at the last `@`. `?` and `#` are kept inside: a text that does not parse as a URL
+ * (`https://u:p#ss@host`) may still hold a password.
+ */
+const CREDENTIALS = /([A-Za-z][A-Za-z0-9+.-]+:[/\\]*|[A-Za-z]:\/\/+)([^/\\\s]*)@/g;
+
+/**
+ * Replaces the password of any `scheme://user:secret@host` in `text` with `***` (keeping the
+ * user), and a token given as the user part (`scheme://token@host`) whole. A "user" that holds
+ * `@`, `?` or `#` is not one (`https://tok@host:80?a@b` reads as far as the last `@`): then all of
+ * it is hidden.
+ */
 export function redactText(text: string): string {
-  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s:]*):([^/@\s]*)@/g, '$1$2:***@').replace(
-    /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s:]+)@/g,
-    '$1***@',
-  );
+  return text.replace(CREDENTIALS, (_match, prefix: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? undefined : userinfo.slice(0, colon);
+    return user === undefined || /[@?#]/.test(user) ? `${prefix}***@` : `${prefix}${user}:***@`;
+  });
 }
 
 /** How deep {@link redactError} follows a `cause` chain: deeper causes are dropped (undici nests two or three). */

@@ -1,13 +1,15 @@
+import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from '@jest/globals';
 
-import { FIXTURES_DIR } from '../../../../test/support/index.js';
+import { FIXTURES_DIR, makeTempDir } from '../../../../test/support/index.js';
 import { StandardAssetConfigLoader } from './AssetConfigLoader.js';
 import type { AssetCardValidator } from './AssetCardValidator.js';
 import { StandardAssetStore } from './AssetStore.js';
 import { FileAssetMetadataSource } from './FileAssetMetadataSource.js';
+import { MAX_CARD_FILE_BYTES } from './parseAssetCards.js';
 import { formatLocation } from './SourceLocation.js';
 import { validateAssetStore } from './validateAssetStore.js';
 
@@ -48,6 +50,18 @@ describe('the malformed card corpus', () => {
     ['not-a-mapping.yaml', '3:1', 'The document at index 1 is expected to be a mapping (one card), but is a list instead.'],
   ])('%s yields one located problem', async (file, position, message) => {
     expect(await report(join(MALFORMED, file))).toEqual([`${join(MALFORMED, file)}:${position}: ${message}`]);
+  });
+
+  it('a card file larger than MAX_CARD_FILE_BYTES (10 MiB) yields one problem, without being read', async () => {
+    const tmp = makeTempDir();
+    try {
+      const file = tmp.write('huge.yaml', 'name: huge\n');
+      truncateSync(file, MAX_CARD_FILE_BYTES + 1); // Sparse: nothing is written.
+
+      expect(await report(file)).toEqual([`${file}:1:1: The file is 10.0 MiB, larger than the 10 MiB limit for asset card files.`]);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('a name in two sources yields one problem naming both files', async () => {

@@ -130,6 +130,9 @@ describe(parseAssetCards, () => {
       ['a custom tag on a key', 'name: foo\n!foo k: 1\n', '`!foo` tag is not supported: asset cards use the YAML 1.2 core schema, without custom tags.', 2, 1],
       ['a collection key', 'name: foo\nx:\n  ? [a, b]\n  : c\n', 'A mapping key must be a scalar, but is a list.', 3, 5],
       ['a null key', 'name: foo\nx:\n  ~: c\n', 'A mapping key must not be null.', 3, 3],
+      // Found by npm run fuzz (target cards): a cyclic value overflowed the stack in mergeConfig.
+      ['a recursive alias in a mapping', 'name: foo\nmodel_config:\n  model_dim: &b {model_dim: *b}\n', '`*b` alias refers to a collection that contains it: card values must not be recursive.', 3, 29],
+      ['a recursive alias in a list', 'name: foo\nx: &a [1, [2, *a]]\n', '`*a` alias refers to a collection that contains it: card values must not be recursive.', 2, 15],
       ['a syntax error', 'name: foo\nx: [1, 2\n', 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ].', 3, 1],
     ])('names %s, with its position', (_what, text, message, line, column) => {
       const problem = onlyProblem(text);
@@ -187,6 +190,13 @@ describe(parseAssetCards, () => {
       const { entries } = parse('name: foo\na: &x {k: 1}\nb: *x\n');
 
       expect(entries[0]?.fields.get('b')?.value).toEqual({ k: 1 });
+    });
+
+    it('accepts an alias of a sibling inside the same collection (shared, not recursive)', () => {
+      const { entries, problems } = parse('name: foo\nx: {a: &s [1], b: *s}\n');
+
+      expect(problems).toEqual([]);
+      expect(entries[0]?.fields.get('x')?.value).toEqual({ a: [1], b: [1] });
     });
 
     it.each([

@@ -10,6 +10,7 @@ import {
   LineCounter,
   Parser,
   visit,
+  type Alias,
   type CST,
   type Document,
   type Node as YamlNode,
@@ -157,6 +158,13 @@ function readDocument(
   if (badKey !== undefined) {
     return problem(badKey.reason, badKey.offset);
   }
+  const recursive = findRecursiveAlias(doc);
+  if (recursive !== undefined) {
+    return problem(
+      `\`*${recursive.source}\` alias refers to a collection that contains it: card values must not be recursive.`,
+      recursive.range?.[0] ?? docStart,
+    );
+  }
 
   let value: unknown;
   try {
@@ -280,6 +288,28 @@ function findBadKey(root: ParsedNode, doc: Document.Parsed): { reason: string; o
     }
   }
   return undefined;
+}
+
+/**
+ * The first alias inside the collection its anchor names (`&a {x: *a}`, `&a [*a]`), or `undefined`.
+ * yaml composes such a document into a cyclic value, which no card value may be: merging or
+ * interpolating it recursed until the stack overflowed (a RangeError; found by `npm run fuzz`,
+ * target `cards`). Aliases of other nodes (a DAG) are fine; their expansion is bounded by
+ * {@link MAX_ALIAS_COUNT}.
+ */
+function findRecursiveAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      if (target !== undefined && path.includes(target)) {
+        found = alias;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /**

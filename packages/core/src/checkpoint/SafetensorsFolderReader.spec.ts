@@ -144,6 +144,14 @@ describe(SafetensorsFolderReader, () => {
     expect(error.message).toBe(`${index} is not a valid safetensors index: it is not valid JSON (${jsonError(`${json}\0`)}).`);
   });
 
+  it('refuses an index larger than SAFETENSORS_MAX_INDEX_BYTES (100 MB) before reading it', async () => {
+    const folder = dir.mkdir('ckpt');
+    const index = dir.write(`ckpt/${INDEX}`, '');
+    truncateSync(index, SAFETENSORS_MAX_INDEX_BYTES + 1); // Sparse: nothing is written.
+    const error = await openError(folder);
+    expect(error.message).toBe(`${index} is not a valid safetensors index: the file has 100000001 bytes, more than the limit of 100000000.`);
+  });
+
   describe('without an index', () => {
     it('reads every *.safetensors file of the folder', async () => {
       const folder = copyFixture();

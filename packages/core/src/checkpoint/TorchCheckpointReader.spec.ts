@@ -268,6 +268,39 @@ describe(TorchCheckpointReader, () => {
       );
     });
 
+    it('an archive that declares more than ZIP_MAX_ENTRIES entries, refused before they are read', async () => {
+      // A zip64 end-of-central-directory record (APPNOTE 4.3.14) that declares 1,000,001 entries.
+      const zip64 = Buffer.alloc(56);
+      zip64.writeUInt32LE(0x06064b50, 0);
+      zip64.writeBigUInt64LE(44n, 4);
+      zip64.writeUInt16LE(45, 12);
+      zip64.writeUInt16LE(45, 14);
+      zip64.writeBigUInt64LE(BigInt(ZIP_MAX_ENTRIES + 1), 24);
+      zip64.writeBigUInt64LE(BigInt(ZIP_MAX_ENTRIES + 1), 32);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(0x07064b50, 0);
+      locator.writeUInt32LE(1, 16);
+      const end = Buffer.alloc(22);
+      end.writeUInt32LE(0x06054b50, 0);
+      end.writeUInt16LE(0xffff, 8);
+      end.writeUInt16LE(0xffff, 10);
+      end.writeUInt32LE(0xffffffff, 12);
+      end.writeUInt32LE(0xffffffff, 16);
+      const path = dir.write('x.pt', Buffer.concat([zip64, locator, end]));
+      expect((await openError(path)).message).toBe(`${path} is not a valid zip archive: it declares 1000001 entries, more than the limit of 1000000.`);
+    });
+
+    it('a data.pkl larger than maxPickleBytes (default TORCH_MAX_PICKLE_BYTES, 256 MiB), refused before it is read', async () => {
+      const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
+      const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: pickle }]));
+      const error = (await TorchCheckpointReader.open(path, { maxPickleBytes: 3 }).then(
+        () => new Error('opened'),
+        (e: unknown) => e,
+      )) as Error;
+      expect(error.message).toBe(`The entry archive/data.pkl of ${path} has 4 bytes, more than the limit of 3.`);
+      expect(TORCH_MAX_PICKLE_BYTES).toBe(256 * 1024 * 1024);
+    });
+
     it('a DEFLATE entry that inflates to more than it declares', async () => {
       const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
       const padded = new Uint8Array(4096);
@@ -407,6 +440,27 @@ describe(TorchCheckpointReader, () => {
       );
     });
 
+    it('an empty DEFLATE data.pkl: a PickleError, and nothing reads the closed file afterwards (found by npm run fuzz)', async () => {
+      // The inflate stream of the empty entry was opened and never closed; it read the file after
+      // the reader had closed it, and its "file closed" error escaped as an uncaught exception.
+      const path = dir.write('x.pt', buildZip([{ path: 'a/data.pkl', body: new Uint8Array(0), method: 8 }]));
+      const escaped: unknown[] = [];
+      const onEscape = (error: unknown): void => {
+        escaped.push(error);
+      };
+      process.on('uncaughtException', onEscape);
+      try {
+        const error = await openError(path);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+
+        expect(error).toBeInstanceOf(PickleError);
+        expect(error.message).toBe(`${path} holds a malformed pickle a/data.pkl: the pickle ends without a STOP opcode (truncated) (at byte 0).`);
+        expect(escaped).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onEscape);
+      }
+    });
+
     it('an unknown compression method', async () => {
       const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: new Uint8Array(8), method: 12 }]));
       expect((await openError(path)).message).toBe(
@@ -471,7 +525,7 @@ describe(TorchCheckpointReader, () => {
           extraEntries: [{ path: 'archive/byteorder', body: new TextEncoder().encode('big') }],
         }),
       );
-      expect((await openError(path)).message).toBe(`${path} stores its tensors in big-endian byte order; only little-endian is read.`);
+      expect((await openError(path)).message).toBe(`${path} stores its tensors in "big" byte order (its byteorder entry); only "little" is read.`);
     });
   });
 });

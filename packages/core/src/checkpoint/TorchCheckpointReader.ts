@@ -396,7 +396,7 @@ async function readStateDict(
   if (byteorder !== undefined) {
     const order = new TextDecoder().decode(await archive.readEntry(`${prefix}/byteorder`, 16)).trim();
     if (order !== 'little') {
-      throw new CheckpointError(path, `${path} stores its tensors in ${order}-endian byte order; only little-endian is read.`);
+      throw new CheckpointError(path, `${path} stores its tensors in ${JSON.stringify(order)} byte order (its byteorder entry); only "little" is read.`);
     }
   }
   const pickle = await archive.readEntry(entry, options.maxPickleBytes ?? TORCH_MAX_PICKLE_BYTES);

@@ -271,6 +271,54 @@ describe(SafetensorsReader, () => {
       ['a `__metadata__` value that is not a string', safetensorsBytes({ __metadata__: { format: 1 } }), '`__metadata__` entry format is not a string.'],
     ];
 
+    // The limits of docs/reliability.md, "Limits against hostile files", with their full messages.
+    const limits: [string, Uint8Array, string][] = [
+      [
+        'a header length one byte over the 100 MB cap of the reference implementation',
+        safetensorsBytes({}, new Uint8Array(0), BigInt(SAFETENSORS_MAX_HEADER_BYTES) + 1n),
+        'the header length 100000001 exceeds the limit of 100000000 bytes.',
+      ],
+      [
+        'a shape whose product overflows',
+        safetensorsBytes({ t: { dtype: 'U8', shape: [2 ** 27, 2 ** 27, 2 ** 27], data_offsets: [0, 1] } }, new Uint8Array(1)),
+        'the shape of t [134217728,134217728,134217728] has more elements than can be counted.',
+      ],
+      [
+        'data_offsets that run backwards',
+        safetensorsBytes({ t: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, new Uint8Array(8)),
+        't has invalid data_offsets [8,0].',
+      ],
+      [
+        'overlapping data_offsets, listed out of order',
+        safetensorsBytes(
+          { b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] }, a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } },
+          new Uint8Array(12),
+        ),
+        'the data of b overlaps the tensor before it.',
+      ],
+      [
+        'out-of-order data_offsets that leave a gap',
+        safetensorsBytes(
+          { b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] }, a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } },
+          new Uint8Array(12),
+        ),
+        'there is a gap of 4 bytes before b.',
+      ],
+      [
+        'a dtype the file size cannot hold (F64 where the file has the bytes of F32)',
+        safetensorsBytes({ t: { dtype: 'F64', shape: [4], data_offsets: [0, 32] } }, new Uint8Array(16)),
+        't ends at data offset 32, past the end of the data (16 bytes).',
+      ],
+    ];
+
+    it.each(limits)('rejects %s, with the full message', async (_name, bytes, reason) => {
+      const path = dir.write('bad.safetensors', bytes);
+      const error = await SafetensorsReader.open(path).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect((error as Error).message).toBe(`${path} is not a valid safetensors file: ${reason}`);
+    });
+
     it.each(cases)('rejects a file with %s, naming the file', async (_name, bytes, reason) => {
       const path = dir.write('bad.safetensors', bytes);
       const error = await SafetensorsReader.open(path).catch((e: unknown) => e);

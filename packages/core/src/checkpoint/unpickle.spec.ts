@@ -297,6 +297,30 @@ describe(unpickle, () => {
       expect(error.message).toBe(`${PATH} holds a malformed pickle ${ENTRY}: more than ${PICKLE_MAX_MARKS} nested marks (at byte ${2 + PICKLE_MAX_MARKS}).`);
     });
 
+    it('reads a LONG4 of 256 KiB in linear time (a quadratic decoder took minutes; found by npm run fuzz)', () => {
+      const n = 256 * 1024;
+      const long4 = (bytes: Uint8Array): Uint8Array => {
+        const head = new PickleBuilder().proto(2).raw(0x8b, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, 0).toBytes();
+        const out = new Uint8Array(head.length + n + 1);
+        out.set(head);
+        out.set(bytes, head.length);
+        out[head.length + n] = 0x2e; // STOP
+        return out;
+      };
+      const top = new Uint8Array(n);
+      top[n - 1] = 0x40;
+      const pattern = new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
+      let expected = 0n;
+      for (let i = 0; i < 64; i++) {
+        expected |= BigInt(pattern[i] as number) << BigInt(8 * i);
+      }
+
+      expect(run(long4(new Uint8Array(n).fill(0xff)))).toBe(-1);
+      expect(run(long4(top))).toBe(1n << BigInt(8 * n - 2));
+      expect(BigInt.asUintN(512, run(long4(pattern)) as bigint)).toBe(expected);
+      expect((run(long4(pattern)) as bigint) < 0n).toBe(((pattern[n - 1] as number) & 0x80) !== 0);
+    });
+
     it('builds lists nested 300,000 deep without recursion', () => {
       // Per level: EMPTY_LIST, LONG_BINPUT k, APPEND (into the level above), POP, LONG_BINGET k.
       const depth = 300_000;

@@ -529,16 +529,22 @@ class Unpickler {
     return value;
   }
 
-  /** A little-endian two's-complement integer of `n` bytes. */
+  /**
+   * A little-endian two's-complement integer of `n` bytes, in time linear in `n` (as CPython's
+   * `_PyLong_FromByteArray`): the bytes become one hexadecimal string, which `BigInt` parses in
+   * one pass. Shifting a growing `BigInt` a byte at a time is quadratic: a 256 KiB LONG4 took
+   * minutes (found by `npm run fuzz`, target `pickle`).
+   */
   private long(n: number): number | bigint {
     const raw = this.take(n);
     if (n === 0) {
       return 0;
     }
-    let value = 0n;
-    for (let i = n - 1; i >= 0; i--) {
-      value = (value << 8n) | BigInt(raw[i] as number);
+    const digits = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      digits[i] = HEX_BYTES[raw[n - 1 - i] as number] as string;
     }
+    let value = BigInt(`0x${digits.join('')}`);
     if (((raw[n - 1] as number) & 0x80) !== 0) {
       value -= 1n << BigInt(8 * n);
     }
@@ -660,6 +666,9 @@ class Unpickler {
     }
   }
 }
+
+/** `00` to `ff`, for {@link Unpickler.long}. */
+const HEX_BYTES: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 function hex(op: number): string {
   return op.toString(16).padStart(2, '0');

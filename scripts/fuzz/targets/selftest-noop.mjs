@@ -1,0 +1,2 @@
+import fc from 'fast-check';
+export default { async setup() { return { arbitrary: fc.nat(), run() { return 'ok'; } }; } };
