@@ -58,7 +58,7 @@ describe('the malformed card corpus', () => {
       const file = tmp.write('huge.yaml', 'name: huge\n');
       truncateSync(file, MAX_CARD_FILE_BYTES + 1); // Sparse: nothing is written.
 
-      expect(await report(file)).toEqual([`${file}:1:1: The file is 10.0 MiB, larger than the 10 MiB limit for asset card files.`]);
+      expect(await report(file)).toEqual([`${file}:1:1: The file has 10485761 bytes, more than the 10485760-byte (10 MiB) limit for asset card files.`]);
     } finally {
       tmp.cleanup();
     }
