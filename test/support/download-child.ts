@@ -7,10 +7,9 @@ import {
   AssetUri,
   HuggingFaceHubDownloadManager,
   StandardAssetDownloadManager,
-  StandardDownloadFileSystem,
   StandardProgressReporter,
-  type DownloadFileHandle,
 } from '../../packages/core/src/assets/index.js';
+import { SlowWrites } from './faultyFileSystems.js';
 
 /** The argument of the child, as JSON. */
 export interface DownloadChildArgs {
@@ -22,29 +21,6 @@ export interface DownloadChildArgs {
   /** Pause this long before each write to a file whose path contains {@link slowWritesUnder} (a slow disk, to be killed mid-extraction). */
   readonly slowWritesMs?: number;
   readonly slowWritesUnder?: string;
-}
-
-/** A file system whose writes under `where` each wait `ms` first. */
-class SlowWrites extends StandardDownloadFileSystem {
-  constructor(
-    private readonly where: string,
-    private readonly ms: number,
-  ) {
-    super();
-  }
-  override async open(path: string, mode: 'truncate' | 'append'): Promise<DownloadFileHandle> {
-    const handle = await super.open(path, mode);
-    if (!path.includes(this.where)) {
-      return handle;
-    }
-    return {
-      write: async (data) => {
-        await new Promise((resolve) => setTimeout(resolve, this.ms));
-        await handle.write(data);
-      },
-      close: () => handle.close(),
-    };
-  }
 }
 
 async function main(): Promise<void> {

@@ -35,3 +35,4 @@ export type { RealTokenizerName } from './tokenizers.js';
 export { BYTE_TOKENIZER_SPECIALS, SIMPLE_CHAT_TEMPLATE, byteTokenizer } from './datasets.js';
 export { TEST_DECODER_FAMILY, TestDecoderConfigSchema, registerTestDecoderFamily, testDecoderTiny } from './decoderFamily.js';
 export type { TestDecoderConfig } from './decoderFamily.js';
+export { FailingWrites, SlowWrites, simulatedErrno } from './faultyFileSystems.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 
 import {
+  FailingWrites,
   bundleForNode,
   gitBlobId,
   makeTempDir,
@@ -19,7 +20,6 @@ import {
 } from '../../../../../test/support/index.js';
 import { InvalidArgumentError } from '../../errors/Fs2Error.js';
 import { AssetUri } from '../AssetUri.js';
-import { StandardDownloadFileSystem, type DownloadFileHandle } from './DownloadFileSystem.js';
 import { AssetDownloadError } from './errors.js';
 import {
   HuggingFaceHubDownloadManager,
@@ -33,34 +33,6 @@ const COMMIT = 'c0ffee'.padEnd(40, '0');
 
 function safetensors(bytes: number): Buffer {
   return randomBytes(bytes);
-}
-
-/** A file system whose writes to files named like `where` fail with `code` after `limit` bytes. */
-class FailingWrites extends StandardDownloadFileSystem {
-  private written = 0;
-  constructor(
-    private readonly code: string,
-    private readonly limit: number,
-    private readonly where: string,
-  ) {
-    super();
-  }
-  override async open(path: string, mode: 'truncate' | 'append'): Promise<DownloadFileHandle> {
-    const handle = await super.open(path, mode);
-    if (!path.includes(this.where)) {
-      return handle;
-    }
-    return {
-      write: async (data) => {
-        if (this.written + data.byteLength > this.limit) {
-          throw Object.assign(new Error(`${this.code}: simulated`), { code: this.code });
-        }
-        this.written += data.byteLength;
-        await handle.write(data);
-      },
-      close: () => handle.close(),
-    };
-  }
 }
 
 describe(HuggingFaceHubDownloadManager, () => {

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 
 import {
+  FailingWrites,
   buildTarGz,
   buildZip,
   bundleForNode,
   defaultEtag,
   makeTempDir,
   sha256Hex,
+  simulatedErrno,
   spawnNode,
   startTestHttpServer,
   waitUntil,
@@ -19,42 +21,10 @@ import {
   type TestHttpServer,
 } from '../../../../../test/support/index.js';
 import { AssetUri } from '../AssetUri.js';
-import { StandardDownloadFileSystem, type DownloadFileHandle } from './DownloadFileSystem.js';
+import { StandardDownloadFileSystem } from './DownloadFileSystem.js';
 import { AssetDownloadError } from './errors.js';
 import { assetCacheKey, StandardAssetDownloadManager, type StandardAssetDownloadManagerOptions } from './StandardAssetDownloadManager.js';
 import { StandardProgressReporter } from './StandardProgressReporter.js';
-
-function errno(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: simulated`), { code });
-}
-
-/** A file system whose writes fail with `code` once `limit` bytes were written to files whose path contains `where`. */
-class FailingWrites extends StandardDownloadFileSystem {
-  private written = 0;
-  constructor(
-    private readonly code: string,
-    private readonly limit: number,
-    private readonly where: string,
-  ) {
-    super();
-  }
-  override async open(path: string, mode: 'truncate' | 'append'): Promise<DownloadFileHandle> {
-    const handle = await super.open(path, mode);
-    if (!path.includes(this.where)) {
-      return handle;
-    }
-    return {
-      write: async (data) => {
-        if (this.written + data.byteLength > this.limit) {
-          throw errno(this.code);
-        }
-        this.written += data.byteLength;
-        await handle.write(data);
-      },
-      close: () => handle.close(),
-    };
-  }
-}
 
 describe(StandardAssetDownloadManager, () => {
   let server: TestHttpServer;
@@ -522,7 +492,7 @@ describe(StandardAssetDownloadManager, () => {
       const fileSystem = new (class extends StandardDownloadFileSystem {
         override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
           if (path.endsWith('meta.json.tmp')) {
-            throw errno('ENOSPC');
+            throw simulatedErrno('ENOSPC');
           }
           await super.writeFile(path, data);
         }
@@ -548,7 +518,7 @@ describe(StandardAssetDownloadManager, () => {
         ? new (class extends StandardDownloadFileSystem {
             override async writeFile(path: string, data: Uint8Array | string): Promise<void> {
               if (path.startsWith(cacheDir)) {
-                throw errno('EACCES');
+                throw simulatedErrno('EACCES');
               }
               await super.writeFile(path, data);
             }

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
-import { buildTar, buildTarGz, buildZip, makeTempDir, sha256Hex, type ArchiveEntry, type TempDir } from '../../../../../test/support/index.js';
+import { FailingWrites, buildTar, buildTarGz, buildZip, makeTempDir, sha256Hex, type ArchiveEntry, type TempDir } from '../../../../../test/support/index.js';
 import { AssetUri } from '../AssetUri.js';
-import { StandardDownloadFileSystem, type DownloadFileHandle } from './DownloadFileSystem.js';
+import { StandardDownloadFileSystem } from './DownloadFileSystem.js';
 import { AssetDownloadError } from './errors.js';
 import {
   MIN_EXTRACTED_BYTES_LIMIT,
@@ -16,34 +16,6 @@ import {
 } from './extractArchive.js';
 
 const uri = AssetUri.parse('https://example.com/asset.tar');
-
-function errno(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: simulated`), { code });
-}
-
-/** A file system whose writes fail with `code` once `limit` bytes were written in all. */
-class FailingWrites extends StandardDownloadFileSystem {
-  written = 0;
-  constructor(
-    private readonly code: string,
-    private readonly limit: number,
-  ) {
-    super();
-  }
-  override async open(path: string, mode: 'truncate' | 'append'): Promise<DownloadFileHandle> {
-    const handle = await super.open(path, mode);
-    return {
-      write: async (data) => {
-        if (this.written + data.byteLength > this.limit) {
-          throw errno(this.code);
-        }
-        this.written += data.byteLength;
-        await handle.write(data);
-      },
-      close: () => handle.close(),
-    };
-  }
-}
 
 describe(extractArchive, () => {
   let dir: TempDir;
