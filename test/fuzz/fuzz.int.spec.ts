@@ -26,12 +26,13 @@ describe('npm run fuzz (scripts/fuzz.mjs)', () => {
   });
 
   it('runs every target for the CI budget (about 3 s each) without a crash, a hang or an RSS beyond the bound', () => {
-    // A random seed each run (the fuzzer's own default), printed on the first line, so that a
-    // failure here can be replayed with `npm run fuzz -- --target X --seed S`.
-    const run = fuzz([]);
+    // A fixed seed, so that CI runs the same inputs every time (how many depends on the machine's
+    // speed): a red build means a change, not a lucky draw. `npm run fuzz` by hand draws a new
+    // seed each run (printed on the first line) to explore further.
+    const run = fuzz(['--seed', '20261123']);
 
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(run.stdout).toMatch(/^fuzz: seed -?\d+, 3000 ms per target, input bound 2000 ms, RSS bound 1024 MiB/);
+    expect(run.stdout).toMatch(/^fuzz: seed 20261123, 3000 ms per target, input bound 2000 ms, RSS bound 1024 MiB/);
     for (const target of TARGETS) {
       const line = new RegExp(`^${target}: (\\d+) inputs in [\\d.]+ s \\(\\d+/s\\), max [\\d.]+ ms per input, peak RSS \\d+ MiB: passed$`, 'm').exec(run.stdout);
       expect([target, line !== null]).toEqual([target, true]);
