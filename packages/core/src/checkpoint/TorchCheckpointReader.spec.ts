@@ -274,7 +274,11 @@ describe(TorchCheckpointReader, () => {
     it('a data.pkl larger than maxPickleBytes (default TORCH_MAX_PICKLE_BYTES, 256 MiB), refused before it is read', async () => {
       const pickle = new PickleBuilder().proto(2).emptyDict().stop().toBytes();
       const path = dir.write('x.pt', buildZip([{ path: 'archive/data.pkl', body: pickle }]));
-      const error = await TorchCheckpointReader.open(path, { maxPickleBytes: 3 }).catch((e: unknown) => e as Error);
+      const error = await TorchCheckpointReader.open(path, { maxPickleBytes: 3 }).then(
+        () => new Error('the checkpoint was accepted'),
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(CheckpointError);
       expect(error.message).toBe(`The entry archive/data.pkl of ${path} has 4 bytes, more than the limit of 3.`);
       expect(TORCH_MAX_PICKLE_BYTES).toBe(256 * 1024 * 1024);
     });
