@@ -331,7 +331,7 @@ export class StandardModelFamily<TModel extends LoadableModel, TConfig> implemen
     const task =
       options.progress === false
         ? undefined
-        : this.services.progress.startTask({ description: `Loading ${displayName}`, total: model.parameterShapes().size, unit: 'items' });
+        : this.services.progress.startTask({ description: `Loading ${displayName}`, total: model.parameterShapes().size, unit: 'items', itemName: 'tensors' });
     try {
       await model.loadState(tapProgress(this.iterCheckpoint(path, checked, model), task));
       task?.finish();

@@ -11,6 +11,8 @@ export interface ProgressTaskOptions {
   readonly total?: number;
   /** What the amounts count. Default: `items`. */
   readonly unit?: ProgressUnit;
+  /** What one item is, in messages: `tensors` gives "(39 tensors)". Default: none (a bare count). */
+  readonly itemName?: string;
   /** The amount already done when the task starts (a resumed download). Default: `0`. */
   readonly completed?: number;
 }

@@ -114,4 +114,14 @@ describe('StandardProgressReporter quiet start', () => {
 
     expect(lines).toEqual(['Loading tiny: started (40)\n', 'Loading tiny: done (40)\n']);
   });
+
+  it('names the items when told what they are', () => {
+    const lines: string[] = [];
+    const reporter = new StandardProgressReporter({ stream: { write: (t: string) => lines.push(t) }, clock: () => 0, tty: false });
+    const task = reporter.startTask({ description: 'Loading tiny', total: 3, unit: 'items', itemName: 'tensors' });
+    task.advance(3);
+    task.finish();
+
+    expect(lines).toEqual(['Loading tiny: started (3 tensors)\n', 'Loading tiny: done (3 tensors)\n']);
+  });
 });

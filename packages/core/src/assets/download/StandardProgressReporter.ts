@@ -44,9 +44,9 @@ const DEFAULT_QUIET_MS = 1000;
 const BAR_SIZE = 30;
 
 /** `1.5 MiB`: binary units with one decimal (`512 B` below 1 KiB), or a plain count for items. */
-export function formatAmount(value: number, unit: ProgressUnit): string {
+export function formatAmount(value: number, unit: ProgressUnit, itemName?: string): string {
   if (unit === 'items') {
-    return String(value);
+    return itemName === undefined ? String(value) : `${value} ${itemName}`;
   }
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let amount = value;
@@ -115,8 +115,8 @@ export class StandardProgressReporter implements ProgressReporter {
     );
     const payload = (value: number): Record<string, string> => ({
       description: options.description,
-      done: formatAmount(value, unit),
-      totalText: total === undefined ? '?' : formatAmount(total, unit),
+      done: formatAmount(value, unit, options.itemName),
+      totalText: total === undefined ? '?' : formatAmount(total, unit, options.itemName),
     });
     let value = options.completed ?? 0;
     const bar = this.multiBar.create(
@@ -166,10 +166,10 @@ export class StandardProgressReporter implements ProgressReporter {
     let ended = false;
     const describe = (): string => {
       if (total === undefined) {
-        return `${options.description}: ${formatAmount(value, unit)}`;
+        return `${options.description}: ${formatAmount(value, unit, options.itemName)}`;
       }
       const percent = total === 0 ? 100 : Math.floor((value * 100) / total);
-      return `${options.description}: ${percent}% (${formatAmount(value, unit)} of ${formatAmount(total, unit)})`;
+      return `${options.description}: ${percent}% (${formatAmount(value, unit, options.itemName)} of ${formatAmount(total, unit, options.itemName)})`;
     };
     const maybePrint = (): void => {
       const now = this.clock();
@@ -183,8 +183,8 @@ export class StandardProgressReporter implements ProgressReporter {
     };
     this.stream.write(
       value > 0
-        ? `${options.description}: resuming at ${formatAmount(value, unit)}${total === undefined ? '' : ` of ${formatAmount(total, unit)}`}\n`
-        : `${options.description}: started${total === undefined ? '' : ` (${formatAmount(total, unit)})`}\n`,
+        ? `${options.description}: resuming at ${formatAmount(value, unit, options.itemName)}${total === undefined ? '' : ` of ${formatAmount(total, unit, options.itemName)}`}\n`
+        : `${options.description}: started${total === undefined ? '' : ` (${formatAmount(total, unit, options.itemName)})`}\n`,
     );
     return {
       advance: (amount) => {
@@ -202,7 +202,7 @@ export class StandardProgressReporter implements ProgressReporter {
       finish: () => {
         if (!ended) {
           ended = true;
-          this.stream.write(`${options.description}: done (${formatAmount(total ?? value, unit)})\n`);
+          this.stream.write(`${options.description}: done (${formatAmount(total ?? value, unit, options.itemName)})\n`);
         }
       },
       abort: () => {
