@@ -465,6 +465,13 @@ export class CpuKernels {
     while (Atomics.load(ctl, DONE) < count) {
       // A worker is finishing its chunk.
     }
+    // Close the job before the next one rewrites OP, ARGS and the cut: a worker that saw this
+    // job's number but was descheduled before claiming would otherwise read the next job's
+    // arguments with this job's tag, and, when the next job has more chunks, pass the
+    // `claimed >= chunks` test, claim a chunk of a finished job, run it on the next job's buffers
+    // and count it in the next job's DONE (so that job could end before its chunks were written:
+    // wrong results, seen once in CI under load). No job's tag is negative.
+    Atomics.store(ctl, CLAIM, -1);
     this.watchStragglers(own, count, worked - started, performance.now() - worked);
     if (failure === undefined && Atomics.load(ctl, FAILED) === job) {
       failure = new Error('a kernel failed on a worker thread');
