@@ -210,7 +210,7 @@ describe('StandardModelFamily', () => {
       const { family, tasks } = harness(hf);
       const model = await family.loadCustomModel(PATH, config, { device: 'cpu' });
 
-      expect(tasks).toEqual([{ options: { description: 'Loading /models/tiny', total: 28, unit: 'items' }, advanced: 28, end: 'finish' }]);
+      expect(tasks).toEqual([{ options: { description: 'Loading /models/tiny', total: 28, unit: 'items', itemName: 'tensors' }, advanced: 28, end: 'finish' }]);
       model.dispose();
     });
 
