@@ -1,8 +1,9 @@
 /** @jest-config-loader esbuild-register */
 import type { Config } from 'jest';
 
-// Settings that jest does not inherit from the root into `projects`: each project repeats them
-// (see ../shared/design/js-ecosystem.md §11, "jest 30 ESM settings that were necessary").
+// Settings that jest 30 does not inherit from the root config into `projects`: each project
+// repeats them (transform, extensionsToTreatAsEsm, moduleNameMapper, roots; measured: without them
+// a project runs with jest's defaults and fails to load the ESM TypeScript sources).
 const swc = [
   '@swc/jest',
   {
@@ -15,7 +16,7 @@ const swc = [
   },
 ] as const;
 
-const shared: Config = {
+const projectDefaults: Config = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc as unknown as [string, Record<string, unknown>] },
@@ -41,13 +42,13 @@ const config: Config = {
   testResultsProcessor: '<rootDir>/test/results-processor.mjs',
   projects: [
     {
-      ...shared,
+      ...projectDefaults,
       displayName: 'unit',
       testMatch: ['**/*.spec.ts'],
       testPathIgnorePatterns: ['\\.int\\.spec\\.ts$', '/node_modules/', '/dist/'],
     },
     {
-      ...shared,
+      ...projectDefaults,
       displayName: 'integration',
       testMatch: ['**/*.int.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],

@@ -1,6 +1,6 @@
 // Hugging Face llama/mistral/qwen folder (config.json + safetensors) -> GGUF v3, f32, so that
 // llama.cpp runs the same weights as fs2. A port of the reference harness's make_gguf.py
-// (../shared/harness), which documents the format and llama.cpp's conventions:
+// (the project workspace's harness, not part of this repository), whose conventions it follows:
 //   "GGUF" | u32 version=3 | u64 n_tensors | u64 n_kv | kv pairs | tensor infos | pad to 32 | data
 //   ne[] lists dimensions innermost-first (reversed shape); arch `llama` uses interleaved rotary,
 //   so HF q/k rows are permuted per head back to Meta order; qwen2/qwen3 are not permuted; llama3

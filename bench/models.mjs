@@ -1,6 +1,6 @@
 // Random-weight llama-style checkpoints for benchmarks, in Hugging Face layout (config.json +
 // model.safetensors, f32), generated deterministically. Shapes of the reference harness's perf
-// model (../shared/harness, PERF_VARIANT) and of two bigger ones.
+// model (the reference harness's PERF_VARIANT) and of two bigger ones.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 

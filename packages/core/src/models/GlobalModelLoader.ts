@@ -193,8 +193,7 @@ export class StandardGlobalModelLoader implements GlobalModelLoader {
       throw error;
     }
     try {
-      const rows = reader.has('tok_embeddings.weight') ? reader.shape('tok_embeddings.weight')[0] : undefined;
-      return rows !== undefined && rows > 0 ? rows : undefined;
+      return reader.has('tok_embeddings.weight') ? reader.shape('tok_embeddings.weight')[0] : undefined;
     } finally {
       await reader.close();
     }

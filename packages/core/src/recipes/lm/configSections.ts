@@ -125,13 +125,10 @@ export type TrainRecipeConfig = Static<typeof TrainRecipeConfigSchema>;
 /** The default {@link TrainRecipeConfig}. */
 export function defaultTrainRecipeConfig(): TrainRecipeConfig {
   return {
-    model: { name: null, family: null, arch: null, config_overrides: {} },
-    tokenizer: { name: null, path: null, family: null, config_overrides: {} },
+    model: defaultModelSection(),
+    tokenizer: defaultTokenizerSection(),
     dataset: {
-      name: null,
-      path: null,
-      family: null,
-      config_overrides: {},
+      ...defaultDatasetSource(),
       train_split: 'train',
       valid_split: 'valid',
       max_seq_len: 256,
@@ -153,6 +150,21 @@ export function defaultTrainRecipeConfig(): TrainRecipeConfig {
     },
     common: defaultCommonSection(),
   };
+}
+
+/** The default `model` section: no model named (the recipe asks for one). */
+export function defaultModelSection(): Static<typeof ModelSectionSchema> {
+  return { name: null, family: null, arch: null, config_overrides: {} };
+}
+
+/** The default `tokenizer` section: the model's own tokenizer. */
+export function defaultTokenizerSection(): Static<typeof TokenizerSectionSchema> {
+  return { name: null, path: null, family: null, config_overrides: {} };
+}
+
+/** The default source fields of a `dataset` section: no dataset named. */
+function defaultDatasetSource(): { name: null; path: null; family: null; config_overrides: Record<string, never> } {
+  return { name: null, path: null, family: null, config_overrides: {} };
 }
 
 /** The default `common` section. */
@@ -183,13 +195,10 @@ export type EvalRecipeConfig = Static<typeof EvalRecipeConfigSchema>;
 /** The default {@link EvalRecipeConfig}. */
 export function defaultEvalRecipeConfig(): EvalRecipeConfig {
   return {
-    model: { name: null, family: null, arch: null, config_overrides: {} },
-    tokenizer: { name: null, path: null, family: null, config_overrides: {} },
+    model: defaultModelSection(),
+    tokenizer: defaultTokenizerSection(),
     dataset: {
-      name: null,
-      path: null,
-      family: null,
-      config_overrides: {},
+      ...defaultDatasetSource(),
       split: 'valid',
       max_num_batches: null,
       max_seq_len: 256,
@@ -232,8 +241,8 @@ export type GenerateRecipeConfig = Static<typeof GenerateRecipeConfigSchema>;
 /** The default {@link GenerateRecipeConfig}. */
 export function defaultGenerateRecipeConfig(): GenerateRecipeConfig {
   return {
-    model: { name: null, family: null, arch: null, config_overrides: {} },
-    tokenizer: { name: null, path: null, family: null, config_overrides: {} },
+    model: defaultModelSection(),
+    tokenizer: defaultTokenizerSection(),
     dataset: { name: null, path: null, family: null, config_overrides: {}, split: 'test', max_num_prompts: null },
     generator: { max_new_tokens: 128, temperature: 0, top_k: 0, top_p: 1, chat: false, skip_special_tokens: true },
     output_file: 'generations.jsonl',
